@@ -1,0 +1,65 @@
+"""The Python API (for notebooks): ``bench.run(config) -> Results``. The CLI is a shell over it."""
+
+from __future__ import annotations
+
+from bench import compare, datasets, models, provenance
+from bench.config import TOLERANCES, RunConfig
+from bench.errors import BenchInputError
+from bench.progress import Progress
+from bench.results import Results
+from bench.runner import run_grid
+
+
+def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
+    """Every dataset of the run, loaded and validated before anything runs."""
+    loaded = [datasets.load(name, seed=config.seed) for name in config.dataset_names]
+    if config.csv is not None:
+        loaded.append(datasets.load_csv(config.csv, config.target, penalty=config.penalty or "l2",
+                                        C=config.C or 1.0, seed=config.seed))
+    loaded = [datasets.with_penalty(ds, config.penalty, config.C) for ds in loaded]
+    names = [ds.name for ds in loaded]
+    if len(set(names)) != len(names):
+        raise BenchInputError(f"--datasets: a dataset appears twice ({names})")
+    if not loaded:
+        raise BenchInputError("--datasets: no datasets to run")
+    return loaded
+
+
+def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
+    """Fit every model on every dataset of ``config`` and compare them.
+
+    Bad input (unknown names, unreadable data) raises ``BenchInputError`` before any
+    model runs. A model that fails is a ``failed`` row; the others still run.
+    """
+    config = config or RunConfig()
+    for name in config.model_names:
+        models.model_class(name)  # unknown names fail before any data is loaded
+    loaded = load_datasets(config)
+    started = provenance.now()
+    cells = len(loaded) * len(config.model_names)
+    results = run_grid(loaded, config, Progress(cells, enabled=progress))
+    by_name = {ds.name: ds for ds in loaded}
+    fits = compare.fits_frame(results)
+    coefficients = compare.coefficients_frame(results, by_name)
+    predictions = compare.predictions_frame(results)
+    run_info = {
+        "report_format_version": provenance.REPORT_FORMAT_VERSION,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "started": started,
+        "finished": provenance.now(),
+        "versions": provenance.package_versions(),
+        "machine": provenance.machine(),
+        "git": provenance.git_commit(),
+        "datasets": {ds.name: ds.describe() for ds in loaded},
+        "solvers": {f"{r.dataset}/{r.model}": r.solver for r in results if r.solver},
+        "tolerances": dict(TOLERANCES),
+    }
+    return Results(
+        fits=fits,
+        coefficients=coefficients,
+        predictions=predictions,
+        agreement=compare.agreement_frame(fits, coefficients, predictions),
+        metrics=compare.metrics_frame(results, by_name, coefficients),
+        run_info=run_info,
+    )

@@ -1,0 +1,117 @@
+"""Command line: ``python -m bench run | datasets | models``.
+
+Thin: parse arguments, build a RunConfig, call the API, write the report.
+Exit status: 0 ok, 1 a failed cell (report still written), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.config import SUITES, RunConfig
+from bench.errors import BenchInputError
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return names
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage too; keep it short)
+        raise BenchInputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m bench", description="logitbench: logistic regressions and logits, side by side.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="fit every model on every dataset and write a report")
+    run.add_argument("--suite", default="quick", choices=list(SUITES), help="default datasets and models (default: quick)")
+    run.add_argument("--datasets", type=_names, default=(), help="comma-separated dataset names (see `datasets`)")
+    run.add_argument("--models", type=_names, default=(), help="comma-separated model names (see `models`)")
+    run.add_argument("--out", type=Path, default=Path("reports/latest"), help="report directory (default: reports/latest)")
+    run.add_argument("--seed", type=int, default=0, help="seed for splits and inits (default: 0)")
+    run.add_argument("--csv", type=Path, help="a CSV file of your own: numeric columns, a 0/1 target")
+    run.add_argument("--target", help="the target column of --csv")
+    run.add_argument("--penalty", choices=["none", "l2"], help="override every dataset's penalty")
+    run.add_argument("--C", type=_positive_float, help="inverse L2 strength, scikit-learn's convention")
+    run.add_argument("--repeats", type=int, help="timed repeats per fit (default: the suite's)")
+    run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
+    run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    sub.add_parser("datasets", help="list the dataset cards")
+    sub.add_parser("models", help="list the models")
+    return parser
+
+
+def cmd_run(args) -> int:
+    import bench
+
+    config = RunConfig(
+        suite=args.suite, datasets=args.datasets, models=args.models, out=args.out, seed=args.seed,
+        csv=args.csv, target=args.target, penalty=args.penalty, C=args.C, repeats=args.repeats,
+        threads=args.threads, device=args.device,
+    )
+    if config.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BenchInputError("--device cuda: no CUDA device is available here; expected --device cpu")
+    results = bench.run(config, progress=not args.quiet)
+    out = results.save(config.out)
+    failed = results.failed
+    print(f"report written to {out}/ (report.md, fits.csv, coefficients.csv, predictions.csv, agreement.csv, metrics.csv, run.json)")
+    if len(failed):
+        for row in failed.itertuples():
+            print(f"failed: {row.dataset} / {row.model}: {row.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from bench import datasets
+
+    for name, card in datasets.available().items():
+        penalty = "unpenalised" if card.penalty == "none" else f"L2, C = {card.C:g}"
+        first = card.description.split(". ")[0].rstrip(".")
+        print(f"{name:<18} {card.source_kind + (':' + card.source_name if card.source_name else ''):<24} {penalty:<14} {first}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from bench.models import REGISTRY, model_class
+
+    for name in REGISTRY:
+        print(f"{name:<20} {model_class(name).description}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "datasets": cmd_datasets, "models": cmd_models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except BenchInputError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; no report written", file=sys.stderr)
+        return 130

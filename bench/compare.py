@@ -1,0 +1,179 @@
+"""Pure functions from fit results to tidy DataFrames (the report's tables).
+
+Agreement is computed *from the coefficient, prediction and fit tables themselves*,
+so every number in ``agreement.csv`` can be recomputed from the other CSVs.
+
+Definitions (``agreement.csv``)
+-------------------------------
+For two models a, b and one quantity, over the aligned entries (same term and class
+for coefficients; same test row and class for logits and probabilities):
+
+    max_abs_diff = max |a_i - b_i|
+    rel_diff     = max_abs_diff / max(max |a_i|, max |b_i|)   (0 when both are all zero)
+
+``loglik`` compares the train log-likelihood in ``fits.csv`` the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from bench.datasets import Dataset
+from bench.models.base import FitResult
+
+FITS_COLUMNS = ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik"]
+COEFFICIENT_COLUMNS = ["dataset", "model", "class", "term", "estimate", "std_error"]
+PREDICTION_COLUMNS = ["dataset", "model", "row", "class", "logit", "proba"]
+AGREEMENT_COLUMNS = ["dataset", "model_a", "model_b", "quantity", "max_abs_diff", "rel_diff"]
+METRIC_COLUMNS = ["dataset", "model", "metric", "value"]
+
+TRUTH = "truth"  # pseudo-model holding a synthetic dataset's generating coefficients
+
+
+def _shows_estimates(result: FitResult) -> bool:
+    return result.status == "ok" and result.coef is not None
+
+
+def fits_frame(results: list[FitResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "dataset": r.dataset,
+            "model": r.model,
+            "status": r.status,
+            "message": r.message,
+            "fit_seconds": r.fit_seconds,
+            "predict_seconds": r.predict_seconds,
+            "n_iter": r.n_iter,
+            "converged": r.converged,
+            "loglik": r.loglik,
+        }
+        for r in results
+    ]
+    frame = pd.DataFrame(rows, columns=FITS_COLUMNS)
+    frame["n_iter"] = frame["n_iter"].astype("Int64")
+    frame["converged"] = frame["converged"].astype("boolean")
+    return frame
+
+
+def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.DataFrame:
+    """One row per (dataset, model, class, term); binary models have class 1.
+    Synthetic datasets add their true coefficients as model ``truth``."""
+    rows = []
+    for r in results:
+        if not _shows_estimates(r):
+            continue
+        terms = (*datasets[r.dataset].feature_names, "intercept")
+        for k in range(r.coef.shape[0]):
+            estimates = np.r_[r.coef[k], r.intercept[k]]
+            errors = r.std_error[k] if r.std_error is not None else np.full(len(terms), np.nan)
+            rows += [
+                {"dataset": r.dataset, "model": r.model, "class": k + 1, "term": t, "estimate": e, "std_error": s}
+                for t, e, s in zip(terms, estimates, errors)
+            ]
+    for ds in datasets.values():
+        if ds.truth is not None:
+            estimates = np.r_[ds.truth.coef, ds.truth.intercept]
+            rows += [
+                {"dataset": ds.name, "model": TRUTH, "class": 1, "term": t, "estimate": e, "std_error": np.nan}
+                for t, e in zip((*ds.feature_names, "intercept"), estimates)
+            ]
+    return pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS)
+
+
+def predictions_frame(results: list[FitResult]) -> pd.DataFrame:
+    """Test-set logits and probabilities: binary ``logit`` is the log-odds of class 1."""
+    parts = []
+    for r in results:
+        if not _shows_estimates(r) or r.test_logits is None:
+            continue
+        n, k = r.test_logits.shape
+        parts.append(
+            pd.DataFrame(
+                {
+                    "dataset": r.dataset,
+                    "model": r.model,
+                    "row": np.repeat(np.arange(n), k),
+                    "class": np.tile(np.arange(1, k + 1), n),
+                    "logit": r.test_logits.reshape(-1),
+                    "proba": r.test_proba.reshape(-1),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=PREDICTION_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[PREDICTION_COLUMNS]
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    if a.size == 0:
+        return np.nan, np.nan
+    max_abs = float(np.max(np.abs(a - b)))
+    scale = float(max(np.max(np.abs(a)), np.max(np.abs(b))))
+    return max_abs, (max_abs / scale if scale > 0 else 0.0)
+
+
+def _pairwise(part: pd.DataFrame, keys: list[str], value: str, quantity: str, dataset: str) -> list[dict]:
+    """One row per pair of models (in run order) for one dataset and quantity."""
+    if part.empty:
+        return []
+    wide = part.pivot_table(index=keys, columns="model", values=value, aggfunc="first", sort=False)
+    rows = []
+    for model_a, model_b in itertools.combinations(list(dict.fromkeys(part["model"])), 2):
+        both = wide[[model_a, model_b]].dropna()
+        max_abs, rel = _difference(both[model_a].to_numpy(), both[model_b].to_numpy())
+        rows.append(
+            {"dataset": dataset, "model_a": model_a, "model_b": model_b,
+             "quantity": quantity, "max_abs_diff": max_abs, "rel_diff": rel}
+        )
+    return rows
+
+
+def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of models (itertools.combinations, in run order) on every quantity,
+    dataset by dataset in run order."""
+    estimated = coefficients[coefficients["model"] != TRUTH]
+    ok_fits = fits[fits["status"] == "ok"].assign(_key=0)
+    rows = []
+    for dataset in dict.fromkeys(fits["dataset"]):
+        rows += _pairwise(estimated[estimated["dataset"] == dataset], ["class", "term"], "estimate", "coef", dataset)
+        rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "logit", "logit", dataset)
+        rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "proba", "proba", dataset)
+        rows += _pairwise(ok_fits[ok_fits["dataset"] == dataset], ["_key"], "loglik", "loglik", dataset)
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def _binary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    return {
+        "log_loss": float(log_loss(y, proba, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, proba)),
+        "accuracy": float(np.mean((proba >= 0.5) == (y == 1))),
+        "roc_auc": float(roc_auc_score(y, proba)),
+    }
+
+
+def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coefficients: pd.DataFrame) -> pd.DataFrame:
+    """Per model: test log loss, Brier, accuracy, ROC AUC; runtime medians and repeats;
+    for synthetic data, the largest coefficient error against the truth."""
+    rows = []
+    for r in results:
+        if not _shows_estimates(r):
+            continue
+        ds = datasets[r.dataset]
+        values = _binary_metrics(ds.y_test, r.test_proba[:, 0])
+        values |= {
+            "fit_seconds_median": r.fit_seconds_median,
+            "predict_seconds_median": r.predict_seconds_median,
+            "timed_repeats": float(r.repeats),
+        }
+        if ds.truth is not None:
+            truth = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == TRUTH)]
+            mine = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == r.model)]
+            joined = truth.merge(mine, on=["class", "term"], suffixes=("_true", ""))
+            values["coef_max_abs_error_vs_truth"] = float(np.max(np.abs(joined["estimate"] - joined["estimate_true"])))
+        rows += [{"dataset": r.dataset, "model": r.model, "metric": m, "value": v} for m, v in values.items()]
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)

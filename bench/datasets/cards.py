@@ -1,0 +1,173 @@
+"""Dataset cards: TOML files in ``datasets/``, parsed and checked field by field.
+
+A card::
+
+    name = "spector"                 # must equal the file name without .toml
+    description = "..."
+    source = "statsmodels:spector"   # statsmodels:<name> | sklearn:<name> | synthetic | csv:<file>
+    target = "GRADE"                 # ignored for synthetic
+    features = ["GPA", "TUCE", "PSI"]   # or "all": every column but the target
+
+    [split]
+    method = "none"                  # "none": all rows are both train and test; "holdout"
+    test_fraction = 0.25             # holdout only
+
+    [preprocess]
+    standardize = false              # true: centre and scale with training statistics
+
+    [penalty]
+    kind = "none"                    # "none" or "l2"
+    C = 1.0                          # inverse L2 strength, scikit-learn's convention
+
+    [synthetic]                      # source = "synthetic" only
+    n = 2000
+    p = 5
+    seed = 20261126                  # fixes the data and the true coefficients
+    intercept = -0.5
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchInputError
+
+CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets"
+
+SOURCE_KINDS = ("statsmodels", "sklearn", "synthetic", "csv")
+
+# field -> (expected python types, what to say when it is wrong)
+_TOP = {
+    "name": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "source": ((str,), "a string such as 'sklearn:breast_cancer'"),
+    "target": ((str,), "a column name"),
+    "features": ((list, str), "a list of column names or \"all\""),
+    "split": ((dict,), "a table [split]"),
+    "preprocess": ((dict,), "a table [preprocess]"),
+    "penalty": ((dict,), "a table [penalty]"),
+    "synthetic": ((dict,), "a table [synthetic]"),
+}
+_REQUIRED_TOP = ("name", "description", "source", "split", "penalty")
+_TABLES = {
+    "split": {"method": ((str,), '"none" or "holdout"'), "test_fraction": ((float,), "a number in (0, 1)")},
+    "preprocess": {"standardize": ((bool,), "true or false")},
+    "penalty": {"kind": ((str,), '"none" or "l2"'), "C": ((float, int), "a number > 0")},
+    "synthetic": {
+        "n": ((int,), "an integer >= 10"),
+        "p": ((int,), "an integer >= 1"),
+        "seed": ((int,), "an integer"),
+        "intercept": ((float, int), "a number"),
+        "coef_scale": ((float, int), "a number > 0"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    path: Path
+    name: str
+    description: str
+    source_kind: str
+    source_name: str
+    target: str | None
+    features: tuple[str, ...] | None  # None: every column but the target
+    split: str
+    test_fraction: float
+    standardize: bool
+    penalty: str
+    C: float
+    synthetic: dict
+
+
+def _check(where: str, key: str, value, spec) -> None:
+    types, expected = spec
+    # bool is an int in Python; a card saying n = true is still wrong
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    if not ok:
+        raise BenchInputError(f"{where}: field {key!r} must be {expected}, got {value!r}")
+
+
+def parse_card(path: Path) -> Card:
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchInputError(f"{where}: dataset card not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BenchInputError(f"{where}: not valid TOML ({exc})") from None
+    for key, value in raw.items():
+        if key not in _TOP:
+            raise BenchInputError(f"{where}: unknown field {key!r}; expected one of {', '.join(_TOP)}")
+        _check(where, key, value, _TOP[key])
+    for key in _REQUIRED_TOP:
+        if key not in raw:
+            raise BenchInputError(f"{where}: missing field {key!r} ({_TOP[key][1]})")
+    for table, fields in _TABLES.items():
+        for key, value in raw.get(table, {}).items():
+            if key not in fields:
+                raise BenchInputError(
+                    f"{where}: unknown field '{table}.{key}'; expected one of {', '.join(fields)}"
+                )
+            _check(where, f"{table}.{key}", value, fields[key])
+    if raw["name"] != path.stem:
+        raise BenchInputError(f"{where}: field 'name' is {raw['name']!r}; expected the file name {path.stem!r}")
+
+    kind, _, source_name = raw["source"].partition(":")
+    if kind not in SOURCE_KINDS or (kind != "synthetic" and not source_name):
+        raise BenchInputError(
+            f"{where}: field 'source' is {raw['source']!r}; expected statsmodels:<name>, "
+            "sklearn:<name>, csv:<file> or synthetic"
+        )
+    if kind != "synthetic" and "target" not in raw:
+        raise BenchInputError(f"{where}: missing field 'target' (a column name)")
+    if kind == "synthetic":
+        syn = raw.get("synthetic")
+        if syn is None:
+            raise BenchInputError(f"{where}: missing table [synthetic] for source = \"synthetic\"")
+        for key in ("n", "p", "seed"):
+            if key not in syn:
+                raise BenchInputError(f"{where}: missing field 'synthetic.{key}'")
+        if syn["n"] < 10 or syn["p"] < 1:
+            raise BenchInputError(f"{where}: synthetic.n must be >= 10 and synthetic.p >= 1")
+
+    split = raw["split"].get("method")
+    if split not in ("none", "holdout"):
+        raise BenchInputError(f"{where}: field 'split.method' must be \"none\" or \"holdout\", got {split!r}")
+    test_fraction = raw["split"].get("test_fraction", 0.25)
+    if not 0 < test_fraction < 1:
+        raise BenchInputError(f"{where}: field 'split.test_fraction' must be in (0, 1), got {test_fraction}")
+    penalty = raw["penalty"].get("kind")
+    if penalty not in ("none", "l2"):
+        raise BenchInputError(f"{where}: field 'penalty.kind' must be \"none\" or \"l2\", got {penalty!r}")
+    C = float(raw["penalty"].get("C", 1.0))
+    if not C > 0:
+        raise BenchInputError(f"{where}: field 'penalty.C' must be > 0, got {C}")
+    features = raw.get("features", "all")
+    if isinstance(features, str) and features != "all":
+        raise BenchInputError(f"{where}: field 'features' must be a list of column names or \"all\"")
+    if isinstance(features, list) and not all(isinstance(f, str) for f in features):
+        raise BenchInputError(f"{where}: field 'features' must hold strings only")
+
+    return Card(
+        path=path,
+        name=raw["name"],
+        description=raw["description"],
+        source_kind=kind,
+        source_name=source_name,
+        target=raw.get("target"),
+        features=None if features == "all" else tuple(features),
+        split=split,
+        test_fraction=float(test_fraction),
+        standardize=raw.get("preprocess", {}).get("standardize", False),
+        penalty=penalty,
+        C=C,
+        synthetic=dict(raw.get("synthetic", {})),
+    )
+
+
+def card_paths(cards_dir: Path = CARDS_DIR) -> dict[str, Path]:
+    """Every card in the folder, by name."""
+    return {p.stem: p for p in sorted(cards_dir.glob("*.toml"))}

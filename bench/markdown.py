@@ -1,0 +1,142 @@
+"""``report.md``: the run rendered as Markdown tables a person reads top to bottom."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bench.config import TOLERANCES
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        return f"{value:.3e}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.6g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def table(frame: pd.DataFrame, index: bool = False) -> str:
+    if index:
+        frame = frame.reset_index()
+    header = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def agreement_with_verdict(agreement: pd.DataFrame) -> pd.DataFrame:
+    """The agreement table with each quantity's tolerance and a pass / FAIL mark."""
+    frame = agreement.copy()
+    frame["tolerance"] = frame["quantity"].map(TOLERANCES)
+    frame["verdict"] = [
+        "pass" if diff <= tol else "FAIL" for diff, tol in zip(frame["max_abs_diff"], frame["tolerance"])
+    ]
+    return frame
+
+
+def _summary(results, verdicts: pd.DataFrame) -> list[str]:
+    lines = []
+    for dataset, part in results.fits.groupby("dataset", sort=False):
+        ok = part[part["status"] == "ok"]["model"].tolist()
+        checks = verdicts[verdicts["dataset"] == dataset]
+        worst = checks.loc[checks["max_abs_diff"].idxmax()] if len(checks) else None
+        if len(ok) < 2:
+            text = f"**{dataset}**: fewer than two models succeeded, nothing to compare"
+        elif (checks["verdict"] == "pass").all():
+            text = (
+                f"**{dataset}**: {', '.join(ok)} agree on coefficients, test logits, probabilities and "
+                f"log-likelihood; largest difference {worst['max_abs_diff']:.1e} ({worst['quantity']}, "
+                f"{worst['model_a']} vs {worst['model_b']}), tolerance {TOLERANCES[worst['quantity']]:.0e}: pass"
+            )
+        else:
+            failing = checks[checks["verdict"] == "FAIL"]
+            text = f"**{dataset}**: {len(failing)} comparison(s) over tolerance: " + "; ".join(
+                f"{r.model_a} vs {r.model_b} {r.quantity} {r.max_abs_diff:.1e}" for r in failing.itertuples()
+            )
+        lines.append(f"- {text}")
+        for r in part[part["status"] != "ok"].itertuples():
+            lines.append(f"  - {r.model}: **{r.status}**: {r.message}")
+    return lines
+
+
+def render_markdown(results) -> str:
+    info = results.run_info
+    config, machine, versions = info.get("config", {}), info.get("machine", {}), info.get("versions", {})
+    git = info.get("git", {})
+    verdicts = agreement_with_verdict(results.agreement)
+    out = [
+        "# logitbench report",
+        "",
+        "A neural network's output before its final activation is a vector of *logits*: the linear "
+        "predictor η = Xβ of a logistic regression. A one-layer torch network trained with "
+        "cross-entropy **is** logistic regression, so it must agree with scikit-learn and statsmodels "
+        "to optimiser tolerance. This report checks that, with numbers.",
+        "",
+        f"Suite `{config.get('suite')}`, seed {info.get('seed')}, {config.get('repeats')} timed repeats per fit "
+        f"after one warm-up, {config.get('threads')} thread(s) per fit. Started {info.get('started')}, "
+        f"finished {info.get('finished')}. Commit `{(git.get('commit') or 'unknown')[:12]}`"
+        f"{' (with uncommitted changes)' if git.get('dirty') else ''}. Machine: {machine.get('cpu')}, "
+        f"{machine.get('cores')} cores, Python {machine.get('python')}. "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+        "",
+        "## Summary",
+        "",
+        *_summary(results, verdicts),
+        "",
+        "## Datasets",
+        "",
+        table(pd.DataFrame(info.get("datasets", {}).values()).drop(columns=["description"], errors="ignore")),
+        "",
+        "## Fits",
+        "",
+        "Times are the minimum over the timed repeats (wall clock, `perf_counter`); the median is in "
+        "`metrics.csv`. `loglik` is the training log-likelihood at the fitted parameters (unpenalised).",
+        "",
+    ]
+    fits = results.fits.copy()
+    solvers = info.get("solvers", {})
+    fits["solver"] = [solvers.get(f"{d}/{m}", "") for d, m in zip(fits["dataset"], fits["model"])]
+    fits["fit_ms"] = fits.pop("fit_seconds") * 1e3
+    fits["predict_ms"] = fits.pop("predict_seconds") * 1e3
+    out += [table(fits[["dataset", "model", "status", "solver", "n_iter", "converged", "loglik", "fit_ms", "predict_ms", "message"]]), ""]
+
+    out += ["## Coefficients", "", "Log-odds scale; `truth` is the generating model of a synthetic dataset. "
+            "Columns ending in SE are standard errors (statsmodels, unpenalised fits only).", ""]
+    for dataset, part in results.coefficients.groupby("dataset", sort=False):
+        wide = part.pivot_table(index="term", columns="model", values="estimate", sort=False)
+        errors = part.pivot_table(index="term", columns="model", values="std_error", sort=False)
+        for model in errors.columns:
+            wide[f"{model} SE"] = errors[model]
+        out += [f"### {dataset}", "", table(wide, index=True), ""]
+
+    out += [
+        "## Agreement",
+        "",
+        "Every pair of models; `max_abs_diff` = max |a − b| over aligned entries, `rel_diff` = that over "
+        "the larger of max |a| and max |b|. The tolerance is absolute.",
+        "",
+        table(verdicts),
+        "",
+        "## Metrics (test set)",
+        "",
+    ]
+    for dataset, part in results.metrics.groupby("dataset", sort=False):
+        wide = part.pivot_table(index="model", columns="metric", values="value", sort=False)
+        out += [f"### {dataset}", "", table(wide, index=True), ""]
+    out += [
+        "## Conventions",
+        "",
+        "- Binary models report class 1: `logit` = log-odds of y = 1, `proba` = sigmoid(logit).",
+        "- L2 means scikit-learn's objective C·Σ log-loss + ½‖w‖², intercept unpenalised. torch minimises "
+        "mean BCE + λ/2‖w‖² with λ = 1/(C·n); statsmodels maximises loglike − ‖w‖²/(2C). Same optimum.",
+        "- Unpenalised fits are maximum likelihood (scikit-learn `C = inf`).",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,43 @@
+"""Writes a run's files. Computes nothing: every number comes from ``Results``.
+
+The directory is written next to its final place and moved in with ``os.replace``,
+so a reader never sees half a report and a failed write leaves the old one intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench.markdown import render_markdown
+from bench.results import TABLES
+
+
+def _write_files(results, directory: Path) -> None:
+    for name in TABLES:
+        getattr(results, name).to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+    (directory / "run.json").write_text(json.dumps(results.run_info, indent=2, default=str) + "\n", encoding="utf-8")
+    (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
+
+
+def write_report(results, out: Path) -> Path:
+    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_files(results, staging)
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, retired / out.name)
+            os.replace(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out

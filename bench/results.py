@@ -1,0 +1,70 @@
+"""``Results``: the report's tables as DataFrames, plus saving and loading them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench import compare
+from bench.errors import BenchInputError
+
+TABLES = {
+    "fits": compare.FITS_COLUMNS,
+    "coefficients": compare.COEFFICIENT_COLUMNS,
+    "predictions": compare.PREDICTION_COLUMNS,
+    "agreement": compare.AGREEMENT_COLUMNS,
+    "metrics": compare.METRIC_COLUMNS,
+}
+
+
+@dataclass
+class Results:
+    """A run's tables (the same as the CSV files) and its ``run.json`` dictionary."""
+
+    fits: pd.DataFrame
+    coefficients: pd.DataFrame
+    predictions: pd.DataFrame
+    agreement: pd.DataFrame
+    metrics: pd.DataFrame
+    run_info: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.fits[self.fits["status"] == "failed"]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write every report file into ``directory`` (replaced as a whole, atomically)."""
+        from bench.report import write_report
+
+        return write_report(self, Path(directory))
+
+
+def load(directory: str | Path) -> Results:
+    """Read a report directory written by ``Results.save`` or ``python -m bench run``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise BenchInputError(f"{directory}: no such report directory")
+    tables = {}
+    for name, columns in TABLES.items():
+        path = directory / f"{name}.csv"
+        try:
+            frame = pd.read_csv(path, keep_default_na=True)
+        except FileNotFoundError:
+            raise BenchInputError(f"{path}: missing; expected a report file") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise BenchInputError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]})") from None
+        if list(frame.columns) != columns:
+            raise BenchInputError(f"{path}: columns {list(frame.columns)}; expected {columns}")
+        tables[name] = frame
+    try:
+        run_info = json.loads((directory / "run.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchInputError(f"{directory / 'run.json'}: missing; expected a report file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchInputError(f"{directory / 'run.json'}: not valid JSON ({exc})") from None
+    if "message" in tables["fits"]:
+        tables["fits"]["message"] = tables["fits"]["message"].fillna("")
+    return Results(**tables, run_info=run_info)

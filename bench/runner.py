@@ -1,0 +1,90 @@
+"""The grid: every (dataset, model) cell, timed, each failure kept to its own cell."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import traceback
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench import models
+from bench.config import RunConfig
+from bench.datasets import Dataset
+from bench.models.base import FitResult
+from bench.progress import Progress
+
+
+def _timed(call, synchronize, repeats: int) -> list[float]:
+    """Wall time of ``repeats`` calls (perf_counter; the model syncs any device first)."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        synchronize()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _check_finite(result: FitResult) -> str:
+    for label, value in (("coefficients", result.coef), ("intercept", result.intercept), ("test logits", result.test_logits)):
+        if value is not None and not np.all(np.isfinite(value)):
+            return f"non-finite {label} (the fit diverged)"
+    if not np.isfinite(result.loglik):
+        return "non-finite log-likelihood (the fit diverged)"
+    return ""
+
+
+def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
+    """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
+
+    A model that raises, diverges or does not converge gives a ``failed`` result with
+    its message; nothing it does can stop the other cells.
+    """
+    model = models.create(model_name)
+    supported, reason = model.supports(dataset)
+    if not supported:
+        return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
+    try:
+        with threadpool_limits(limits=config.threads):
+            model.prepare(dataset, config)
+            model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
+            model.predict()
+            model.synchronize()
+            fit_times = _timed(model.fit, model.synchronize, config.n_repeats)
+            predict_times = _timed(model.predict, model.synchronize, config.n_repeats)
+            result = model.result()
+    except Exception as exc:  # noqa: BLE001 - a broken model must not stop the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return FitResult(
+            model=model_name,
+            dataset=dataset.name,
+            status="failed",
+            message=f"{type(exc).__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+        )
+    result.fit_seconds, result.fit_seconds_median = min(fit_times), statistics.median(fit_times)
+    result.predict_seconds, result.predict_seconds_median = min(predict_times), statistics.median(predict_times)
+    result.repeats = config.n_repeats
+    problem = _check_finite(result)
+    if problem or result.converged is False:
+        result.status = "failed"
+        result.message = "; ".join(m for m in (problem, result.message or "did not converge") if m)
+    return result
+
+
+def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None) -> list[FitResult]:
+    cells = [(ds, name) for ds in datasets for name in config.model_names]
+    progress = progress or Progress(len(cells), enabled=False)
+    progress.header(
+        f"logitbench: {len(cells)} cells ({len(datasets)} datasets x {len(config.model_names)} models), "
+        f"1 warm-up + {config.n_repeats} timed repeats each, {config.threads} thread(s) per fit"
+    )
+    results = []
+    for index, (dataset, name) in enumerate(cells):
+        progress.start(index, dataset.name, name)
+        result = run_cell(dataset, name, config)
+        progress.done(index, result)
+        results.append(result)
+    progress.footer()
+    return results
