@@ -8,7 +8,15 @@ from pathlib import Path
 
 from bench.datasets.cards import CARDS_DIR, Card, card_paths, parse_card
 from bench.datasets.dataset import Dataset, Truth, build
-from bench.datasets.sources import csv_path, sklearn_frame, statsmodels_frame, synthetic_arrays
+from bench.datasets.sources import (
+    csv_path,
+    pixel_images,
+    select_labels,
+    shapes_arrays,
+    sklearn_frame,
+    statsmodels_frame,
+    synthetic_arrays,
+)
 from bench.datasets.tables import read_csv, to_arrays
 from bench.errors import BenchInputError
 
@@ -22,9 +30,12 @@ def available(cards_dir: Path = CARDS_DIR) -> dict[str, Card]:
 
 def _from_card(card: Card, seed: int) -> Dataset:
     where = str(card.path)
-    truth = None
+    truth = images = None
+    labels = ("0", "1")
     if card.source_kind == "synthetic":
         X, y, names, truth = synthetic_arrays(card.synthetic)
+    elif card.source_kind == "shapes":
+        X, y, names, truth, images = shapes_arrays(card.synthetic)
     else:
         if card.source_kind == "statsmodels":
             frame = statsmodels_frame(card.source_name, where)
@@ -34,7 +45,16 @@ def _from_card(card: Card, seed: int) -> Dataset:
             path = csv_path(card.path, card.source_name)
             frame = read_csv(path)
             where = str(path)
+        if card.labels is not None:
+            frame, labels = select_labels(frame, card.target, card.labels, where)
         X, y, names = to_arrays(frame, card.target, card.features, where)
+        if card.images is not None:
+            spec = card.images
+            if X.shape[1] != spec["height"] * spec["width"]:
+                raise BenchInputError(
+                    f"{where}: [images] is {spec['height']} x {spec['width']} but there are {X.shape[1]} features"
+                )
+            images = pixel_images(X, spec["height"], spec["width"], spec["size"])
     return build(
         name=card.name,
         description=card.description,
@@ -49,6 +69,9 @@ def _from_card(card: Card, seed: int) -> Dataset:
         C=card.C,
         seed=seed,
         truth=truth,
+        images=images,
+        labels=labels,
+        cnn=card.cnn or {},
         where=where,
     )
 

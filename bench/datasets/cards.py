@@ -19,11 +19,26 @@ A card::
     kind = "none"                    # "none" or "l2"
     C = 1.0                          # inverse L2 strength, scikit-learn's convention
 
-    [synthetic]                      # source = "synthetic" only
+    [synthetic]                      # source = "synthetic" or "shapes" only
     n = 2000
     p = 5
     seed = 20261126                  # fixes the data and the true coefficients
     intercept = -0.5
+
+    labels = [3, 8]                  # optional: the target values read as 0 and 1; other rows dropped
+
+    [images]                         # optional image view of the same rows, for the CNN
+    from = "pixels"                  # the features are an h x w grayscale image
+    height = 8
+    width = 8
+    size = 200                       # upsampled (nearest) to 3 x size x size
+
+    [cnn]                            # training settings for torch_cnn on this dataset
+    epochs = 8
+    batch_size = 32
+    lr = 0.01
+    momentum = 0.9
+    weight_decay = 0.0005
 """
 
 from __future__ import annotations
@@ -36,7 +51,8 @@ from bench.errors import BenchInputError
 
 CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
-SOURCE_KINDS = ("statsmodels", "sklearn", "synthetic", "csv")
+SOURCE_KINDS = ("statsmodels", "sklearn", "synthetic", "shapes", "csv")
+GENERATED = ("synthetic", "shapes")  # sources without a name after the colon
 
 # field -> (expected python types, what to say when it is wrong)
 _TOP = {
@@ -49,6 +65,9 @@ _TOP = {
     "preprocess": ((dict,), "a table [preprocess]"),
     "penalty": ((dict,), "a table [penalty]"),
     "synthetic": ((dict,), "a table [synthetic]"),
+    "labels": ((list,), "a list of the two target values read as 0 and 1"),
+    "images": ((dict,), "a table [images]"),
+    "cnn": ((dict,), "a table [cnn]"),
 }
 _REQUIRED_TOP = ("name", "description", "source", "split", "penalty")
 _TABLES = {
@@ -61,6 +80,19 @@ _TABLES = {
         "seed": ((int,), "an integer"),
         "intercept": ((float, int), "a number"),
         "coef_scale": ((float, int), "a number > 0"),
+    },
+    "images": {
+        "from": ((str,), '"pixels"'),
+        "height": ((int,), "an integer >= 1"),
+        "width": ((int,), "an integer >= 1"),
+        "size": ((int,), "an integer, the output image side"),
+    },
+    "cnn": {
+        "epochs": ((int,), "an integer >= 1"),
+        "batch_size": ((int,), "an integer >= 1"),
+        "lr": ((float,), "a number > 0"),
+        "momentum": ((float, int), "a number in [0, 1)"),
+        "weight_decay": ((float, int), "a number >= 0"),
     },
 }
 
@@ -80,6 +112,9 @@ class Card:
     penalty: str
     C: float
     synthetic: dict
+    labels: tuple | None = None
+    images: dict | None = None
+    cnn: dict | None = None
 
 
 def _check(where: str, key: str, value, spec) -> None:
@@ -116,17 +151,17 @@ def parse_card(path: Path) -> Card:
         raise BenchInputError(f"{where}: field 'name' is {raw['name']!r}; expected the file name {path.stem!r}")
 
     kind, _, source_name = raw["source"].partition(":")
-    if kind not in SOURCE_KINDS or (kind != "synthetic" and not source_name):
+    if kind not in SOURCE_KINDS or (kind not in GENERATED and not source_name):
         raise BenchInputError(
             f"{where}: field 'source' is {raw['source']!r}; expected statsmodels:<name>, "
-            "sklearn:<name>, csv:<file> or synthetic"
+            "sklearn:<name>, csv:<file>, synthetic or shapes"
         )
-    if kind != "synthetic" and "target" not in raw:
+    if kind not in GENERATED and "target" not in raw:
         raise BenchInputError(f"{where}: missing field 'target' (a column name)")
-    if kind == "synthetic":
+    if kind in GENERATED:
         syn = raw.get("synthetic")
         if syn is None:
-            raise BenchInputError(f"{where}: missing table [synthetic] for source = \"synthetic\"")
+            raise BenchInputError(f"{where}: missing table [synthetic] for source = \"{kind}\"")
         for key in ("n", "p", "seed"):
             if key not in syn:
                 raise BenchInputError(f"{where}: missing field 'synthetic.{key}'")
@@ -151,6 +186,23 @@ def parse_card(path: Path) -> Card:
     if isinstance(features, list) and not all(isinstance(f, str) for f in features):
         raise BenchInputError(f"{where}: field 'features' must hold strings only")
 
+    labels = raw.get("labels")
+    if labels is not None and (len(labels) != 2 or len(set(map(repr, labels))) != 2):
+        raise BenchInputError(f"{where}: field 'labels' must list two different target values, got {labels!r}")
+    images = raw.get("images")
+    if images is not None:
+        for key in ("from", "height", "width", "size"):
+            if key not in images:
+                raise BenchInputError(f"{where}: missing field 'images.{key}'")
+        if images["from"] != "pixels":
+            raise BenchInputError(f"{where}: field 'images.from' must be \"pixels\", got {images['from']!r}")
+        if images["size"] % images["height"] or images["size"] % images["width"]:
+            raise BenchInputError(f"{where}: 'images.size' must be a multiple of images.height and images.width")
+    cnn = raw.get("cnn")
+    if cnn is not None:
+        if cnn.get("epochs", 1) < 1 or cnn.get("batch_size", 1) < 1 or cnn.get("lr", 1.0) <= 0:
+            raise BenchInputError(f"{where}: [cnn] epochs and batch_size must be >= 1 and lr > 0")
+
     return Card(
         path=path,
         name=raw["name"],
@@ -165,6 +217,9 @@ def parse_card(path: Path) -> Card:
         penalty=penalty,
         C=C,
         synthetic=dict(raw.get("synthetic", {})),
+        labels=tuple(labels) if labels is not None else None,
+        images=images,
+        cnn=dict(cnn) if cnn is not None else None,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,23 @@ class Dataset:
     split: str
     standardized: bool
     truth: Truth | None = None
+    # The image view: the same samples, labels and split as X_*, as uint8 arrays of
+    # shape (n, 3, 200, 200); converted to float one batch at a time, never whole.
+    images_train: np.ndarray | None = None
+    images_test: np.ndarray | None = None
+    labels: tuple[str, str] = ("0", "1")  # what y = 0 and y = 1 stand for
+    cnn: dict = field(default_factory=dict)  # the card's [cnn] training settings
+
+    @property
+    def has_images(self) -> bool:
+        return self.images_train is not None
+
+    @property
+    def true_test_logits(self) -> np.ndarray | None:
+        """The generating log-odds of each test row, where the truth is known."""
+        if self.truth is None:
+            return None
+        return self.truth.intercept + self.X_test @ self.truth.coef
 
     @property
     def n_train(self) -> int:
@@ -69,12 +86,20 @@ class Dataset:
             "C": self.C if self.penalty == "l2" else None,
             "split": self.split,
             "standardized": self.standardized,
+            "images": None if self.images_train is None else "x".join(map(str, self.images_train.shape[1:])),
+            "labels": f"0 = {self.labels[0]}, 1 = {self.labels[1]}",
             "description": self.description,
         }
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _frozen_uint8(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=np.uint8)
     a.setflags(write=False)
     return a
 
@@ -107,6 +132,9 @@ def build(
     C: float,
     seed: int,
     truth: Truth | None = None,
+    images: np.ndarray | None = None,
+    labels: tuple[str, str] = ("0", "1"),
+    cnn: dict | None = None,
     where: str,
 ) -> Dataset:
     """Split, optionally standardise with train statistics, validate, freeze."""
@@ -116,8 +144,8 @@ def build(
         train_idx, test_idx = holdout_indices(y, test_fraction, seed)
     X_train, y_train = X[train_idx], y[train_idx]
     X_test, y_test = X[test_idx], y[test_idx]
-    for part, labels in (("training", y_train), ("test", y_test)):
-        if np.unique(labels).size < 2:
+    for part, part_y in (("training", y_train), ("test", y_test)):
+        if np.unique(part_y).size < 2:
             raise BenchInputError(
                 f"{where}: the {part} split has only one class; expected both 0 and 1 "
                 f"(more rows, or a smaller/larger test fraction)"
@@ -134,6 +162,10 @@ def build(
         X_train = (X_train - mean) / std
         X_test = (X_test - mean) / std
     X_train, y_train = _frozen(X_train), _frozen(y_train)
+    images_train = images_test = None
+    if images is not None:
+        images_train = _frozen_uint8(images[train_idx])
+        images_test = images_train if split == "none" else _frozen_uint8(images[test_idx])
     if split == "none":
         X_test, y_test = X_train, y_train  # the same rows: no second copy
     else:
@@ -153,4 +185,8 @@ def build(
         split="none (all rows are train and test)" if split == "none" else f"holdout {test_fraction:g}, stratified",
         standardized=standardize,
         truth=truth,
+        images_train=images_train,
+        images_test=images_test,
+        labels=labels,
+        cnn=dict(cnn or {}),
     )

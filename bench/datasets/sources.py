@@ -55,3 +55,64 @@ def synthetic_arrays(spec: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, ...
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
     names = tuple(f"x{j + 1}" for j in range(p))
     return X, y, names, Truth(coef=coef, intercept=intercept)
+
+
+def select_labels(frame: pd.DataFrame, target: str, labels: tuple, where: str) -> tuple[pd.DataFrame, tuple[str, str]]:
+    """Keep the rows whose target is one of ``labels`` and code them 0 / 1 in that order."""
+    if target not in frame.columns:
+        raise BenchInputError(f"{where}: no target column {target!r}")
+    negative, positive = labels
+    present = set(frame[target].unique().tolist())
+    for value in labels:
+        if value not in present:
+            raise BenchInputError(f"{where}: 'labels' names {value!r}, which never occurs in {target!r}")
+    kept = frame[frame[target].isin(labels)].copy()
+    kept[target] = (kept[target] == positive).astype(np.float64)
+    return kept.reset_index(drop=True), (str(negative), str(positive))
+
+
+def pixel_images(X: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
+    """Grayscale pixel features (n, height * width) -> uint8 images (n, 3, size, size).
+
+    Nearest-neighbour upsampling (each pixel becomes a block), the gray value copied to
+    three channels and scaled so that the largest value in the data is 255.
+    """
+    n = X.shape[0]
+    scale = 255.0 / max(float(X.max()), 1e-12)
+    small = np.clip(np.rint(X.reshape(n, height, width) * scale), 0, 255).astype(np.uint8)  # (n, h, w)
+    big = small.repeat(size // height, axis=1).repeat(size // width, axis=2)  # (n, size, size)
+    return np.ascontiguousarray(np.broadcast_to(big[:, None], (n, 3, size, size)))
+
+
+def shapes_arrays(spec: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], Truth, np.ndarray]:
+    """Images drawn from three latent features with a known logistic model.
+
+    Latents z ~ N(0, 1), clipped to [-2.5, 2.5]; y ~ Bernoulli(sigmoid(intercept + z @ coef)).
+    Each latent is drawn into one channel of a 3 x 200 x 200 image:
+      red    a centred 80 x 80 square whose brightness is 128 + 50 z1,
+      green  a centred disc of radius 45 + 15 z2,
+      blue   a 20-pixel horizontal bar whose centre row is 100 + 30 z3.
+    The linear models see z itself (their tabular view), so their coefficients estimate
+    ``coef``; the CNN must read z off the pixels. The true log-odds of every row are
+    known, and so is the Bayes log loss.
+    """
+    rng = np.random.default_rng(spec["seed"])
+    n, p = spec["n"], 3
+    coef = rng.normal(0.0, float(spec.get("coef_scale", 1.0)), size=p)
+    intercept = float(spec.get("intercept", 0.0))
+    z = np.clip(rng.standard_normal((n, p)), -2.5, 2.5)
+    eta = intercept + z @ coef
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+
+    size = 200
+    rows = np.arange(size, dtype=np.float64)[:, None]  # (200, 1)
+    cols = np.arange(size, dtype=np.float64)[None, :]  # (1, 200)
+    images = np.zeros((n, 3, size, size), dtype=np.uint8)
+    images[:, 0, 60:140, 60:140] = np.clip(np.rint(128 + 50 * z[:, 0]), 0, 255).astype(np.uint8)[:, None, None]
+    radius = 45 + 15 * z[:, 1]  # (n,)
+    distance2 = (rows - 99.5) ** 2 + (cols - 99.5) ** 2  # (200, 200)
+    images[:, 1] = np.where(distance2[None] <= (radius**2)[:, None, None], 200, 0).astype(np.uint8)
+    centre = 100 + 30 * z[:, 2]  # (n,)
+    images[:, 2] = np.where(np.abs(rows[None] - centre[:, None, None]) <= 10, 220, 0).astype(np.uint8).repeat(size, axis=2)
+    names = ("z1_red_brightness", "z2_green_radius", "z3_blue_position")
+    return z, y, names, Truth(coef=coef, intercept=intercept), images

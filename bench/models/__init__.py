@@ -14,6 +14,7 @@ REGISTRY: dict[str, str] = {
     "sklearn_logit": "bench.models.sklearn_logit:SklearnLogit",
     "statsmodels_logit": "bench.models.statsmodels_logit:StatsmodelsLogit",
     "torch_linear": "bench.models.torch_linear:TorchLinear",
+    "torch_softmax2": "bench.models.torch_softmax2:TorchSoftmax2",
 }
 
 

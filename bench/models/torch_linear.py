@@ -9,20 +9,19 @@ Solver: full-batch Newton in float64. The gradient comes from autograd through t
 module and the loss; the Hessian of the mean loss is the closed form
 [X 1]^T diag(p(1 - p)) [X 1] / n + lambda on the weight block (``torch.func.hessian``
 goes through forward-mode AD, which warns in torch 2.13; a test checks the closed form
-against autograd). A backtracking (Armijo) line search keeps every step a descent step.
-It stops when half the Newton decrement g^T H^-1 g falls below 1e-20: quadratic
-convergence puts the parameters ~1e-10 or closer to the optimum.
+against autograd). Damped Newton with an Armijo line search (``newton.py``), stopped
+when half the Newton decrement falls below 1e-20.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from bench.models import newton
 from bench.models.base import FitResult, Model
 
 MAX_ITER = 100
 DECREMENT_TOL = 1e-20
-ARMIJO = 1e-4
 
 
 class TorchLinear(Model):
@@ -69,47 +68,12 @@ class TorchLinear(Model):
         return H
 
     def fit(self) -> None:
-        torch, module = self.torch, self.module
-        with torch.no_grad():
-            module.weight.zero_()
-            module.bias.zero_()
-        self.n_iter, self.converged, self.message = 0, False, ""
-        for self.n_iter in range(1, MAX_ITER + 1):
-            loss = self.objective()
-            grad_w, grad_b = torch.autograd.grad(loss, (module.weight, module.bias))
-            g = torch.cat([grad_w.reshape(-1), grad_b])  # (p + 1,)
-            try:
-                factor = torch.linalg.cholesky(self.hessian())
-            except torch.linalg.LinAlgError:
-                self.message = (
-                    "Hessian not positive definite: the data may be separated (the MLE does not exist); "
-                    "try --penalty l2"
-                )
-                return
-            step = torch.cholesky_solve(g[:, None], factor).squeeze(1)  # H^-1 g
-            decrement = float(g @ step)
-            if not np.isfinite(decrement):
-                self.message = "Newton decrement is not finite"
-                return
-            self._line_search(step, float(loss.detach()), decrement)
-            if decrement / 2 < DECREMENT_TOL:
-                self.converged = True
-                return
-        self.message = f"no convergence in {MAX_ITER} Newton iterations"
-
-    def _line_search(self, step, loss: float, decrement: float) -> None:
-        """Take the largest t in 1, 1/2, 1/4, ... with sufficient decrease (Armijo)."""
-        torch, module = self.torch, self.module
-        p = module.weight.shape[1]
-        w0, b0 = module.weight.detach().clone(), module.bias.detach().clone()
-        t = 1.0
-        with torch.no_grad():
-            for _ in range(40):
-                module.weight.copy_(w0 - t * step[:p].reshape(1, p))
-                module.bias.copy_(b0 - t * step[p:])
-                if float(self.objective()) <= loss - ARMIJO * t * decrement:
-                    return
-                t *= 0.5
+        with self.torch.no_grad():
+            self.module.weight.zero_()
+            self.module.bias.zero_()
+        outcome = newton.minimize(self.objective, [self.module.weight, self.module.bias], self.hessian,
+                                  max_iter=MAX_ITER, decrement_tol=DECREMENT_TOL)
+        self.n_iter, self.converged, self.message = outcome.n_iter, outcome.converged, outcome.message
 
     def predict(self) -> None:
         with self.torch.no_grad():

@@ -1,0 +1,91 @@
+"""The seed article's network ("Logit in Deep Neural Network"), exactly as given.
+
+Input 3 x 200 x 200, three 5x5 convolutions (6, 16, 32 channels) each followed by ReLU
+and a 2x2 max-pool, then fc1 14112 -> 120, fc2 120 -> 84, fc3 84 -> 2. fc3's two
+outputs are the logits: no softmax in the network, CrossEntropyLoss applies it.
+
+The seed's comment says the spatial size goes 200 -> 100 -> 50 -> 25; that would need
+padding 2. Unpadded 5x5 convolutions give 200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21,
+which is why the seed's own code flattens 32 * 21 * 21 = 14112. 1,719,598 parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+INPUT_SHAPE = (3, 200, 200)
+SEED_COMMENT_SIZES = (200, 100, 50, 25)  # what the seed's comment claims (wrong)
+
+
+class Net(nn.Module):
+    def __init__(self, n_classes: int = 2) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.conv3 = nn.Conv2d(16, 32, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(32 * 21 * 21, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 84 penultimate features (after fc2's ReLU): what fc3 regresses on."""
+        x = self.pool(F.relu(self.conv1(x)))  # (B, 3, 200, 200) -> (B, 6, 196, 196) -> (B, 6, 98, 98)
+        x = self.pool(F.relu(self.conv2(x)))  # (B, 16, 94, 94) -> (B, 16, 47, 47)
+        x = self.pool(F.relu(self.conv3(x)))  # (B, 32, 43, 43) -> (B, 32, 21, 21)
+        x = torch.flatten(x, 1)  # (B, 14112)
+        x = F.relu(self.fc1(x))  # (B, 120)
+        return F.relu(self.fc2(x))  # (B, 84)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(self.features(x))  # (B, 2): logits, not probabilities
+
+
+def n_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def shape_trace(net: Net | None = None) -> list[tuple[str, tuple[int, ...], int]]:
+    """(layer, output shape without the batch dimension, parameters) for one forward pass."""
+    net = net or Net()
+    rows = [("input", INPUT_SHAPE, 0)]
+    x = torch.zeros(1, *INPUT_SHAPE)
+    steps = [
+        ("conv1", net.conv1), ("relu", F.relu), ("pool", net.pool),
+        ("conv2", net.conv2), ("relu", F.relu), ("pool", net.pool),
+        ("conv3", net.conv3), ("relu", F.relu), ("pool", net.pool),
+        ("flatten", lambda t: torch.flatten(t, 1)),
+        ("fc1", net.fc1), ("relu", F.relu), ("fc2", net.fc2), ("relu", F.relu), ("fc3 (logits)", net.fc3),
+    ]
+    with torch.no_grad():
+        for name, layer in steps:
+            x = layer(x)
+            params = n_parameters(layer) if isinstance(layer, nn.Module) and name != "pool" else 0
+            rows.append((name, tuple(x.shape[1:]), params))
+    return rows
+
+
+def format_shape_trace() -> str:
+    rows = shape_trace()
+    lines = [f"{'layer':<14} {'output shape':<18} {'parameters':>10}"]
+    lines += [f"{name:<14} {' x '.join(map(str, shape)):<18} {params:>10,}" for name, shape, params in rows]
+    total = sum(p for _, _, p in rows)
+    spatial = [shape[-1] for name, shape, _ in rows if len(shape) == 3]
+    lines += [
+        f"{'total':<14} {'':<18} {total:>10,}",
+        "",
+        "spatial size: " + " -> ".join(str(s) for s in _dedupe(spatial)),
+        "the seed's comment says " + " -> ".join(map(str, SEED_COMMENT_SIZES))
+        + ": wrong; unpadded 5x5 convolutions lose 4 pixels each, so the flatten is 32 x 21 x 21 = 14112.",
+    ]
+    return "\n".join(lines)
+
+
+def _dedupe(values: list[int]) -> list[int]:
+    out: list[int] = []
+    for v in values:
+        if not out or out[-1] != v:
+            out.append(v)
+    return out

@@ -1,0 +1,96 @@
+"""Two logits for two classes: ``nn.Linear(p, 2)`` + ``CrossEntropyLoss``, float64.
+
+This is how the seed CNN's last layer is built. Softmax over (z0, z1) gives
+P(y = 1) = sigmoid(z1 - z0), so only the differences w1 - w0 and b1 - b0 are
+identified; they are what this model reports as its class-1 coefficients, and they
+equal the binary logistic regression's.
+
+L2 on both weight rows: for a given difference d = w1 - w0, ||w0||^2 + ||w1||^2 is
+smallest at w1 = -w0 = d/2, where it equals ||d||^2 / 2. So the two-logit model with
+penalty lambda2/2 (||w0||^2 + ||w1||^2) is the binary model with lambda2 / 2: to fit the
+dataset's binary objective (lambda = 1/(C n)) it uses lambda2 = 2 lambda, i.e. C' = C/2
+(equivalently, the two-logit model at C is the binary model at 2C, as DESIGN.md says).
+
+Solver: Newton with the closed-form softmax Hessian and pseudo-inverse steps
+(``newton.py``); the common shift of both rows is a flat direction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.models import newton
+from bench.models.base import FitResult, Model
+
+MAX_ITER = 100
+
+
+def fit_two_logit(module, X, y, lam: float, *, reset: bool = True) -> newton.NewtonOutcome:
+    """Fit ``module`` (nn.Linear(p, K), float64) by Newton on mean cross-entropy + lam/2 ||W||^2.
+
+    X : (n, p) float64 tensor, y : (n,) int64 class indices. ``reset`` starts from zero,
+    otherwise from the module's current weights (the optimum is the same: it is convex).
+    """
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="mean")
+    if reset:
+        with torch.no_grad():
+            module.weight.zero_()
+            module.bias.zero_()
+
+    def objective():
+        return loss_fn(module(X), y) + 0.5 * lam * module.weight.square().sum()
+
+    def hessian():
+        with torch.no_grad():
+            return newton.softmax_hessian(X, torch.softmax(module(X), dim=1), lam)
+
+    return newton.minimize(objective, [module.weight, module.bias], hessian, max_iter=MAX_ITER, singular_ok=True)
+
+
+def contrast(module) -> tuple[np.ndarray, float]:
+    """(w1 - w0, b1 - b0) of a two-output linear layer, as float64 numpy."""
+    W = module.weight.detach().double().cpu().numpy()
+    b = module.bias.detach().double().cpu().numpy()
+    return W[1] - W[0], float(b[1] - b[0])
+
+
+class TorchSoftmax2(Model):
+    name = "torch_softmax2"
+    description = "torch nn.Linear(p, 2) + CrossEntropyLoss, float64, Newton; reports w1 - w0"
+
+    def prepare(self, dataset, config) -> None:
+        import torch
+
+        torch.set_num_threads(config.threads)
+        self.torch = torch
+        self.dataset = dataset
+        device = torch.device(config.device)
+        self.X_train = torch.tensor(dataset.X_train, dtype=torch.float64, device=device)  # (n, p)
+        self.y_train = torch.tensor(dataset.y_train, dtype=torch.int64, device=device)  # (n,)
+        self.X_test = torch.tensor(dataset.X_test, dtype=torch.float64, device=device)  # (m, p)
+        self.module = torch.nn.Linear(dataset.n_features, 2, dtype=torch.float64, device=device)
+        self.lam2 = 2.0 * dataset.l2_lambda  # see the module docstring: C' = C / 2
+
+    def fit(self) -> None:
+        self.outcome = fit_two_logit(self.module, self.X_train, self.y_train, self.lam2)
+
+    def predict(self) -> None:
+        with self.torch.no_grad():
+            z = self.module(self.X_test)  # (m, 2)
+            self.test_logits = (z[:, 1] - z[:, 0]).cpu().numpy()  # log-odds of class 1
+
+    def result(self) -> FitResult:
+        coef, intercept = contrast(self.module)
+        return self.binary_result(
+            self.dataset,
+            coef=coef,
+            intercept=intercept,
+            test_logits=self.test_logits,
+            train_logits=self.dataset.X_train @ coef + intercept,
+            n_iter=self.outcome.n_iter,
+            converged=self.outcome.converged,
+            solver="torch Newton, 2 logits (pseudo-inverse steps)",
+            message=self.outcome.message,
+        )

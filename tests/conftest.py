@@ -1,0 +1,108 @@
+"""Shared fixtures: small datasets, a fast RunConfig, a CSV factory and one cached run.
+
+Everything here is small on purpose: the default test run must stay well under a
+minute on two cores, so every config times a single repeat and the datasets are
+the shipped small ones (spector: 32 rows, breast_cancer: 569, synthetic: 2,000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bench
+from bench import datasets
+from bench.config import RunConfig
+
+# One timed repeat: the tests check numbers, never timings (those live in tests/benchmarks).
+FAST = RunConfig(repeats=1)
+
+
+@pytest.fixture
+def fast_config() -> RunConfig:
+    """A RunConfig with one timed repeat. Frozen: derive variants with ``dataclasses.replace``."""
+    return FAST
+
+
+@pytest.fixture
+def make_config():
+    """``make_config(**fields)``: the fast config with some fields replaced (it is frozen)."""
+
+    def make(**fields) -> RunConfig:
+        return replace(FAST, **fields)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def spector() -> datasets.Dataset:
+    """Spector & Mazzeo: 32 rows, all both train and test, unpenalised."""
+    return datasets.load("spector")
+
+
+@pytest.fixture(scope="session")
+def breast_cancer() -> datasets.Dataset:
+    """Wisconsin breast cancer: standardised, holdout 0.25, L2 with C = 1."""
+    return datasets.load("breast_cancer")
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> datasets.Dataset:
+    """2,000 generated rows with known coefficients, L2 with C = 1."""
+    return datasets.load("synthetic")
+
+
+@pytest.fixture(scope="session")
+def small_datasets(spector, breast_cancer) -> dict[str, datasets.Dataset]:
+    return {"spector": spector, "breast_cancer": breast_cancer}
+
+
+def logistic_frame(n: int = 300, p: int = 4, seed: int = 12345, target: str = "y") -> pd.DataFrame:
+    """A seeded logistic-regression table: columns x1..xp (standard normal) and a 0/1 target.
+
+    The coefficients are modest (|beta| < 1.5), so the classes overlap and the MLE exists.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))  # (n, p)
+    beta = np.linspace(-1.0, 1.5, p)  # (p,)
+    eta = 0.3 + X @ beta  # (n,)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{j + 1}" for j in range(p)])
+    frame[target] = y
+    return frame
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """``write_csv(frame_or_text, name="data.csv") -> Path``: a file under ``tmp_path``.
+
+    A DataFrame is written with pandas (no index); a str is written verbatim, for
+    malformed files pandas would refuse to produce.
+    """
+
+    def write(content, name: str = "data.csv") -> Path:
+        path = tmp_path / name
+        if isinstance(content, pd.DataFrame):
+            content.to_csv(path, index=False)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def small_run() -> bench.Results:
+    """One small run (spector + synthetic, the three linear models, one repeat), shared
+    by the report tests. Session-scoped: the tests only read it."""
+    return bench.run(replace(FAST, datasets=("spector", "synthetic")))
+
+
+@pytest.fixture(scope="session")
+def saved_small_run(small_run, tmp_path_factory) -> Path:
+    """``small_run`` saved once to a fresh directory."""
+    return small_run.save(tmp_path_factory.mktemp("report") / "run")
