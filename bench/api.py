@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import compare, datasets, models, provenance
+from bench import compare, datasets, metrics, models, provenance
 from bench.config import TOLERANCES, RunConfig
 from bench.errors import BenchInputError
 from bench.progress import Progress
@@ -37,11 +37,11 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
     loaded = load_datasets(config)
     started = provenance.now()
     cells = len(loaded) * len(config.model_names)
-    results = run_grid(loaded, config, Progress(cells, enabled=progress))
-    by_name = {ds.name: ds for ds in loaded}
+    results, every_dataset = run_grid(loaded, config, Progress(cells, enabled=progress))
+    by_name = {ds.name: ds for ds in every_dataset}
     fits = compare.fits_frame(results)
     coefficients = compare.coefficients_frame(results, by_name)
-    predictions = compare.predictions_frame(results)
+    predictions = compare.predictions_frame(results, by_name)
     run_info = {
         "report_format_version": provenance.REPORT_FORMAT_VERSION,
         "config": config.to_dict(),
@@ -51,15 +51,20 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
         "versions": provenance.package_versions(),
         "machine": provenance.machine(),
         "git": provenance.git_commit(),
-        "datasets": {ds.name: ds.describe() for ds in loaded},
+        "datasets": {ds.name: ds.describe() for ds in every_dataset},
         "solvers": {f"{r.dataset}/{r.model}": r.solver for r in results if r.solver},
         "tolerances": dict(TOLERANCES),
+        # fits that are compared but not held to the tolerances (stochastic, non-convex, or
+        # a last layer as trained rather than refit to the optimum)
+        "inexact": [f"{r.dataset}/{r.model}" for r in results if not r.exact],
     }
     return Results(
         fits=fits,
         coefficients=coefficients,
         predictions=predictions,
         agreement=compare.agreement_frame(fits, coefficients, predictions),
-        metrics=compare.metrics_frame(results, by_name, coefficients),
+        metrics=metrics.metrics_frame(results, by_name, coefficients, config.seed),
+        calibration=metrics.calibration_frame(results, by_name, config.seed),
+        losses=compare.losses_frame(results),
         run_info=run_info,
     )

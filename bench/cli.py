@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--C", type=_positive_float, help="inverse L2 strength, scikit-learn's convention")
     run.add_argument("--repeats", type=int, help="timed repeats per fit (default: the suite's)")
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
+    run.add_argument("--epochs", type=int, help="CNN training epochs (default: the suite's, else the dataset card's)")
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
@@ -66,7 +67,7 @@ def cmd_run(args) -> int:
     config = RunConfig(
         suite=args.suite, datasets=args.datasets, models=args.models, out=args.out, seed=args.seed,
         csv=args.csv, target=args.target, penalty=args.penalty, C=args.C, repeats=args.repeats,
-        threads=args.threads, device=args.device,
+        threads=args.threads, device=args.device, epochs=args.epochs,
     )
     if config.device == "cuda":
         import torch

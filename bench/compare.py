@@ -37,6 +37,10 @@ def _shows_estimates(result: FitResult) -> bool:
     return result.status == "ok" and result.coef is not None
 
 
+def _shows_predictions(result: FitResult) -> bool:
+    return result.status == "ok" and result.test_logits is not None
+
+
 def fits_frame(results: list[FitResult]) -> pd.DataFrame:
     rows = [
         {
@@ -83,25 +87,28 @@ def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -
     return pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS)
 
 
-def predictions_frame(results: list[FitResult]) -> pd.DataFrame:
-    """Test-set logits and probabilities: binary ``logit`` is the log-odds of class 1."""
-    parts = []
-    for r in results:
-        if not _shows_estimates(r) or r.test_logits is None:
-            continue
-        n, k = r.test_logits.shape
-        parts.append(
-            pd.DataFrame(
-                {
-                    "dataset": r.dataset,
-                    "model": r.model,
-                    "row": np.repeat(np.arange(n), k),
-                    "class": np.tile(np.arange(1, k + 1), n),
-                    "logit": r.test_logits.reshape(-1),
-                    "proba": r.test_proba.reshape(-1),
-                }
-            )
-        )
+def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+    n, k = logits.shape
+    return pd.DataFrame(
+        {
+            "dataset": dataset,
+            "model": model,
+            "row": np.repeat(np.arange(n), k),
+            "class": np.tile(np.arange(1, k + 1), n),
+            "logit": logits.reshape(-1),
+            "proba": proba.reshape(-1),
+        }
+    )
+
+
+def predictions_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.DataFrame:
+    """Test-set logits and probabilities: binary ``logit`` is the log-odds of class 1.
+    Datasets with known truth add the generating log-odds as model ``truth``."""
+    parts = [_prediction_rows(r.dataset, r.model, r.test_logits, r.test_proba) for r in results if _shows_predictions(r)]
+    for ds in datasets.values():
+        if ds.true_test_logits is not None:
+            eta = ds.true_test_logits.reshape(-1, 1)
+            parts.append(_prediction_rows(ds.name, TRUTH, eta, np.exp(-np.logaddexp(0.0, -eta))))
     if not parts:
         return pd.DataFrame(columns=PREDICTION_COLUMNS)
     return pd.concat(parts, ignore_index=True)[PREDICTION_COLUMNS]
@@ -135,6 +142,7 @@ def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions:
     """Every pair of models (itertools.combinations, in run order) on every quantity,
     dataset by dataset in run order."""
     estimated = coefficients[coefficients["model"] != TRUTH]
+    predictions = predictions[predictions["model"] != TRUTH]
     ok_fits = fits[fits["status"] == "ok"].assign(_key=0)
     rows = []
     for dataset in dict.fromkeys(fits["dataset"]):
@@ -145,35 +153,10 @@ def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions:
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
-def _binary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-
-    return {
-        "log_loss": float(log_loss(y, proba, labels=[0, 1])),
-        "brier": float(brier_score_loss(y, proba)),
-        "accuracy": float(np.mean((proba >= 0.5) == (y == 1))),
-        "roc_auc": float(roc_auc_score(y, proba)),
-    }
+LOSS_COLUMNS = ["dataset", "model", "loss", "value", "abs_diff_vs_cross_entropy", "equivalent", "note"]
 
 
-def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coefficients: pd.DataFrame) -> pd.DataFrame:
-    """Per model: test log loss, Brier, accuracy, ROC AUC; runtime medians and repeats;
-    for synthetic data, the largest coefficient error against the truth."""
-    rows = []
-    for r in results:
-        if not _shows_estimates(r):
-            continue
-        ds = datasets[r.dataset]
-        values = _binary_metrics(ds.y_test, r.test_proba[:, 0])
-        values |= {
-            "fit_seconds_median": r.fit_seconds_median,
-            "predict_seconds_median": r.predict_seconds_median,
-            "timed_repeats": float(r.repeats),
-        }
-        if ds.truth is not None:
-            truth = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == TRUTH)]
-            mine = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == r.model)]
-            joined = truth.merge(mine, on=["class", "term"], suffixes=("_true", ""))
-            values["coef_max_abs_error_vs_truth"] = float(np.max(np.abs(joined["estimate"] - joined["estimate_true"])))
-        rows += [{"dataset": r.dataset, "model": r.model, "metric": m, "value": v} for m, v in values.items()]
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+def losses_frame(results: list[FitResult]) -> pd.DataFrame:
+    """The loss-equivalence table of every model that reported one (the CNN, on its real logits)."""
+    rows = [{"dataset": r.dataset, "model": r.model, **row} for r in results for row in r.extra.get("losses", [])]
+    return pd.DataFrame(rows, columns=LOSS_COLUMNS)

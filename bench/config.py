@@ -9,18 +9,21 @@ from pathlib import Path
 from bench.errors import BenchInputError
 
 LINEAR_MODELS = ("sklearn_logit", "statsmodels_logit", "torch_linear")
+ALL_MODELS = (*LINEAR_MODELS, "torch_softmax2", "torch_cnn")
 
 # A suite is a named list of datasets and models plus how hard to time them.
 SUITES: dict[str, dict] = {
     "quick": {
-        "datasets": ("spector", "breast_cancer", "synthetic"),
-        "models": LINEAR_MODELS,
+        "datasets": ("spector", "breast_cancer", "synthetic", "digits", "shapes"),
+        "models": ALL_MODELS,
         "repeats": 5,
+        "cnn": {"epochs": 3},  # a short training run: the quick suite shows the plumbing
     },
     "standard": {
-        "datasets": ("spector", "breast_cancer", "synthetic", "synthetic_large"),
-        "models": LINEAR_MODELS,
+        "datasets": ("spector", "breast_cancer", "synthetic", "synthetic_large", "digits", "shapes"),
+        "models": ALL_MODELS,
         "repeats": 9,
+        "cnn": {},  # the epochs in each dataset card
     },
 }
 
@@ -66,6 +69,7 @@ class RunConfig:
     repeats: int | None = None
     threads: int = 1
     device: str = "cpu"
+    epochs: int | None = None
 
     def __post_init__(self) -> None:
         if self.suite not in SUITES:
@@ -84,6 +88,8 @@ class RunConfig:
             raise BenchInputError(f"--repeats: expected an integer >= 1, got {self.repeats}")
         if self.threads < 1:
             raise BenchInputError(f"--threads: expected an integer >= 1, got {self.threads}")
+        if self.epochs is not None and self.epochs < 1:
+            raise BenchInputError(f"--epochs: expected an integer >= 1, got {self.epochs}")
         if self.device not in ("cpu", "cuda"):
             raise BenchInputError(f"--device: expected cpu or cuda, got {self.device!r}")
 
@@ -103,6 +109,13 @@ class RunConfig:
     def n_repeats(self) -> int:
         return self.repeats if self.repeats is not None else SUITES[self.suite]["repeats"]
 
+    def cnn_overrides(self) -> dict:
+        """CNN training settings that beat the dataset card's: the suite's, then --epochs."""
+        overrides = dict(SUITES[self.suite].get("cnn", {}))
+        if self.epochs is not None:
+            overrides["epochs"] = self.epochs
+        return overrides
+
     def to_dict(self) -> dict:
         return {
             "suite": self.suite,
@@ -117,4 +130,5 @@ class RunConfig:
             "repeats": self.n_repeats,
             "threads": self.threads,
             "device": self.device,
+            "cnn": self.cnn_overrides(),
         }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import compare
+from bench.metrics import CALIBRATION_COLUMNS
 from bench.errors import BenchInputError
 
 TABLES = {
@@ -17,6 +18,8 @@ TABLES = {
     "predictions": compare.PREDICTION_COLUMNS,
     "agreement": compare.AGREEMENT_COLUMNS,
     "metrics": compare.METRIC_COLUMNS,
+    "calibration": CALIBRATION_COLUMNS,
+    "losses": compare.LOSS_COLUMNS,
 }
 
 
@@ -29,6 +32,8 @@ class Results:
     predictions: pd.DataFrame
     agreement: pd.DataFrame
     metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    losses: pd.DataFrame
     run_info: dict = field(default_factory=dict)
 
     @property

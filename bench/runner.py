@@ -46,14 +46,16 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
     supported, reason = model.supports(dataset)
     if not supported:
         return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
+    repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
     try:
         with threadpool_limits(limits=config.threads):
             model.prepare(dataset, config)
-            model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
-            model.predict()
-            model.synchronize()
-            fit_times = _timed(model.fit, model.synchronize, config.n_repeats)
-            predict_times = _timed(model.predict, model.synchronize, config.n_repeats)
+            if model.warm_up_fit:
+                model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
+                model.predict()
+                model.synchronize()
+            fit_times = _timed(model.fit, model.synchronize, repeats)
+            predict_times = _timed(model.predict, model.synchronize, repeats)
             result = model.result()
     except Exception as exc:  # noqa: BLE001 - a broken model must not stop the run
         where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -65,7 +67,7 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
         )
     result.fit_seconds, result.fit_seconds_median = min(fit_times), statistics.median(fit_times)
     result.predict_seconds, result.predict_seconds_median = min(predict_times), statistics.median(predict_times)
-    result.repeats = config.n_repeats
+    result.repeats = repeats
     problem = _check_finite(result)
     if problem or result.converged is False:
         result.status = "failed"
@@ -73,18 +75,34 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
     return result
 
 
-def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None) -> list[FitResult]:
-    cells = [(ds, name) for ds in datasets for name in config.model_names]
-    progress = progress or Progress(len(cells), enabled=False)
+def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None
+             ) -> tuple[list[FitResult], list[Dataset]]:
+    """Run every model on every dataset, in order.
+
+    A model may hand back a dataset it derived (the CNN's penultimate features) and
+    results on it (its last layer); the derived dataset joins the queue, so every model
+    of the run that supports it fits it too. Returns the results and all datasets.
+    """
+    names = config.model_names
+    progress = progress or Progress(len(datasets) * len(names), enabled=False)
     progress.header(
-        f"logitbench: {len(cells)} cells ({len(datasets)} datasets x {len(config.model_names)} models), "
-        f"1 warm-up + {config.n_repeats} timed repeats each, {config.threads} thread(s) per fit"
+        f"logitbench: {len(datasets)} datasets x {len(names)} models, "
+        f"1 warm-up + {config.n_repeats} timed repeats per fit, {config.threads} thread(s) per fit"
     )
-    results = []
-    for index, (dataset, name) in enumerate(cells):
-        progress.start(index, dataset.name, name)
-        result = run_cell(dataset, name, config)
-        progress.done(index, result)
-        results.append(result)
+    queue, seen, results, index = list(datasets), [], [], 0
+    while queue:
+        dataset = queue.pop(0)
+        seen.append(dataset)
+        for name in names:
+            progress.start(index, dataset.name, name)
+            result = run_cell(dataset, name, config)
+            progress.done(index, result)
+            index += 1
+            results.append(result)
+            derived = result.extra.pop("derived_dataset", None)
+            if derived is not None:
+                queue.append(derived)
+                progress.total += len(names)
+            results.extend(result.extra.pop("derived_results", []))
     progress.footer()
-    return results
+    return results, seen

@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "statsmodels_logit": "bench.models.statsmodels_logit:StatsmodelsLogit",
     "torch_linear": "bench.models.torch_linear:TorchLinear",
     "torch_softmax2": "bench.models.torch_softmax2:TorchSoftmax2",
+    "torch_cnn": "bench.models.torch_cnn:TorchCNN",
 }
 
 

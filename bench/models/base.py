@@ -54,6 +54,7 @@ class FitResult:
     predict_seconds: float = float("nan")
     predict_seconds_median: float = float("nan")
     repeats: int = 0
+    exact: bool = True  # solves the dataset's convex objective, so must agree with the others
     extra: dict = field(default_factory=dict)
 
 
@@ -73,6 +74,9 @@ class Model(abc.ABC):
 
     name: str = ""
     description: str = ""
+    exact = True  # False: a stochastic or non-convex fit, compared but not held to the tolerances
+    max_repeats: int | None = None  # cap on timed repeats (a CNN training run is measured once)
+    warm_up_fit = True  # the runner fits once untimed first; False if prepare() warms up itself
 
     def supports(self, dataset: Dataset) -> tuple[bool, str]:
         """Whether this model can fit the dataset, and if not, why (shown in the report)."""

@@ -1,0 +1,112 @@
+"""Per-model test metrics and reliability bins (``metrics.csv``, ``calibration.csv``).
+
+Pure functions of the fit results and datasets. Metric names (column ``metric``):
+
+log_loss, brier, accuracy, roc_auc       test set, probabilities of class 1
+ece, cox_intercept, cox_slope,            calibration (see ``bench.calibration``)
+calibration_in_the_large
+temperature, ece_temperature_scaled,      temperature scaling, cross-fitted on the test rows
+log_loss_temperature_scaled
+fit_seconds_median, predict_seconds_median, timed_repeats
+train_images_per_second                   CNN: images trained / fit seconds
+coef_max_abs_error_vs_truth               synthetic data: largest |estimate - true coefficient|
+logit_rmse_vs_truth, log_loss_gap_to_bayes   data with known true log-odds
+bayes_log_loss                            (model ``truth``) mean entropy of the true probabilities:
+                                          the expected log loss of the best possible model
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench import calibration
+from bench.compare import METRIC_COLUMNS, TRUTH
+from bench.datasets import Dataset
+from bench.models.base import FitResult
+
+CALIBRATION_COLUMNS = ["dataset", "model", "scaling", "bin", "bin_lower", "bin_upper", "count", "confidence", "accuracy"]
+
+
+def _scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    return {
+        "log_loss": float(log_loss(y, proba, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, proba)),
+        "accuracy": float(np.mean((proba >= 0.5) == (y == 1))),
+        "roc_auc": float(roc_auc_score(y, proba)),
+    }
+
+
+def _calibration(y: np.ndarray, logit: np.ndarray, proba: np.ndarray, seed: int) -> dict[str, float]:
+    from sklearn.metrics import log_loss
+
+    intercept, slope = calibration.cox(y, logit)
+    scaled, temperature = calibration.cross_fitted_temperature(logit, y, seed)
+    return {
+        "ece": calibration.ece(proba, y),
+        "cox_intercept": intercept,
+        "cox_slope": slope,
+        "calibration_in_the_large": float(np.mean(y) - np.mean(proba)),
+        "temperature": temperature,
+        "ece_temperature_scaled": calibration.ece(scaled, y),
+        "log_loss_temperature_scaled": float(log_loss(y, scaled, labels=[0, 1])),
+    }
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-300, 1.0)
+    r = np.clip(1.0 - p, 1e-300, 1.0)
+    return -(p * np.log(q) + (1.0 - p) * np.log(r))
+
+
+def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coefficients: pd.DataFrame,
+                  seed: int = 0) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        if r.status != "ok" or r.test_logits is None:
+            continue
+        ds = datasets[r.dataset]
+        logit, proba = r.test_logits[:, 0], r.test_proba[:, 0]
+        values = _scores(ds.y_test, proba) | _calibration(ds.y_test, logit, proba, seed)
+        values |= {
+            "fit_seconds_median": r.fit_seconds_median,
+            "predict_seconds_median": r.predict_seconds_median,
+            "timed_repeats": float(r.repeats),
+        }
+        values |= r.extra.get("metrics", {})
+        if "images_trained" in r.extra and r.fit_seconds > 0:
+            values["train_images_per_second"] = r.extra["images_trained"] / r.fit_seconds
+        if ds.truth is not None:
+            true_logit = ds.true_test_logits
+            values["logit_rmse_vs_truth"] = float(np.sqrt(np.mean((logit - true_logit) ** 2)))
+            bayes = float(np.mean(_entropy(1.0 / (1.0 + np.exp(-true_logit)))))
+            values["log_loss_gap_to_bayes"] = values["log_loss"] - bayes
+            if r.coef is not None:
+                truth = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == TRUTH)]
+                mine = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == r.model)]
+                joined = truth.merge(mine, on=["class", "term"], suffixes=("_true", ""))
+                values["coef_max_abs_error_vs_truth"] = float(np.max(np.abs(joined["estimate"] - joined["estimate_true"])))
+        rows += [{"dataset": r.dataset, "model": r.model, "metric": m, "value": float(v)} for m, v in values.items()]
+    for ds in datasets.values():
+        if ds.truth is not None:
+            true_proba = 1.0 / (1.0 + np.exp(-ds.true_test_logits))
+            rows.append({"dataset": ds.name, "model": TRUTH, "metric": "bayes_log_loss",
+                         "value": float(np.mean(_entropy(true_proba)))})
+            rows += [{"dataset": ds.name, "model": TRUTH, "metric": m, "value": v}
+                     for m, v in _scores(ds.y_test, true_proba).items()]
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def calibration_frame(results: list[FitResult], datasets: dict[str, Dataset], seed: int = 0) -> pd.DataFrame:
+    """Reliability-diagram bins per model, before and after temperature scaling."""
+    rows = []
+    for r in results:
+        if r.status != "ok" or r.test_logits is None:
+            continue
+        y = datasets[r.dataset].y_test
+        scaled, _ = calibration.cross_fitted_temperature(r.test_logits[:, 0], y, seed)
+        for scaling, proba in (("none", r.test_proba[:, 0]), ("temperature", scaled)):
+            rows += [{"dataset": r.dataset, "model": r.model, "scaling": scaling, **b} for b in calibration.reliability(proba, y)]
+    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)

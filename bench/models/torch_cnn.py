@@ -1,0 +1,202 @@
+"""``torch_cnn``: the seed article's CNN (``cnn.Net``) trained with CrossEntropyLoss.
+
+Its two outputs are logits; the report uses z1 - z0 as the log-odds of class 1 and
+softmax for probabilities, like every other model. After training, the 84 features
+that feed fc3 (after fc2's ReLU) become a dataset of their own, ``<name>:cnn_features``,
+on which the linear models run, and fc3 is reported twice as a logistic regression on
+those features: as trained (``torch_cnn_fc3``) and refit alone to convergence in float64
+with the linear models' objective (``torch_cnn_fc3_refit``, see ``torch_softmax2``).
+
+Training is deterministic on CPU for a given seed and thread count: the initial weights
+come from a seed set inside ``torch.random.fork_rng`` (no global state leaks), batches
+are shuffled by a ``torch.Generator``. Images stay uint8 and become float one batch at a
+time. SGD with momentum; settings from the dataset card's [cnn] table, the suite, or
+``--epochs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from bench.models.base import FitResult, Model, binary_loglik
+from bench.models.losses import loss_equivalence
+
+DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
+EVAL_BATCH = 64
+
+
+class TorchCNN(Model):
+    name = "torch_cnn"
+    description = "the seed CNN (3x200x200 -> conv 6/16/32 -> fc 120/84/2), CrossEntropyLoss, SGD"
+    exact = False  # a stochastic fit of a non-convex model: compared, not expected to agree
+    max_repeats = 1  # one training run is the measurement
+    warm_up_fit = False  # prepare() warms up with one step on a throw-away copy instead
+
+    def supports(self, dataset) -> tuple[bool, str]:
+        if not dataset.has_images:
+            return False, "no image view (the CNN needs 3 x 200 x 200 images)"
+        return True, ""
+
+    def prepare(self, dataset, config) -> None:
+        import torch
+
+        from bench.models.cnn import Net
+
+        torch.set_num_threads(config.threads)
+        self.torch, self.dataset, self.seed = torch, dataset, config.seed
+        self.device = torch.device(config.device)
+        self.settings = DEFAULTS | dataset.cnn | config.cnn_overrides()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.net = Net().to(self.device)
+        self.initial_state = copy.deepcopy(self.net.state_dict())
+        # uint8 copies (the Dataset's arrays are read-only); (n, 3, 200, 200)
+        self.images_train = torch.tensor(dataset.images_train)
+        self.images_test = torch.tensor(dataset.images_test)
+        self.y_train = torch.tensor(dataset.y_train, dtype=torch.int64)
+        self._warm_up()
+
+    def _batch(self, images, index):
+        """uint8 (B, 3, 200, 200) -> float32 in [0, 1] on the device, one batch only."""
+        return images[index].to(self.device, non_blocking=True).float().div_(255.0)
+
+    def _warm_up(self) -> None:
+        """One optimiser step on a copy: the first step imports torch._dynamo (~1 s)."""
+        torch = self.torch
+        net = copy.deepcopy(self.net)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+        loss = torch.nn.functional.cross_entropy(net(self._batch(self.images_train, slice(0, 2))), self.y_train[:2].to(self.device))
+        loss.backward()
+        optimizer.step()
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize()
+
+    def fit(self) -> None:
+        torch, s = self.torch, self.settings
+        self.net.load_state_dict(self.initial_state)
+        self.net.train()
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.SGD(self.net.parameters(), lr=s["lr"], momentum=s["momentum"], weight_decay=s["weight_decay"])
+        loss_fn = torch.nn.CrossEntropyLoss()
+        n = self.images_train.shape[0]
+        self.epoch_losses = []
+        for _ in range(s["epochs"]):
+            order = torch.randperm(n, generator=generator)
+            total = 0.0
+            for start in range(0, n, s["batch_size"]):
+                index = order[start : start + s["batch_size"]]
+                x = self._batch(self.images_train, index)  # (B, 3, 200, 200)
+                y = self.y_train[index].to(self.device)  # (B,)
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(self.net(x), y)  # logits (B, 2) -> scalar
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(index)
+            self.epoch_losses.append(total / n)
+        self.images_trained = n * s["epochs"]
+
+    def _evaluate(self, images):
+        """Logits (n, 2) float32 and features (n, 84), in batches, no gradients."""
+        torch = self.torch
+        self.net.eval()
+        logits, features = [], []
+        with torch.no_grad():
+            for start in range(0, images.shape[0], EVAL_BATCH):
+                h = self.net.features(self._batch(images, slice(start, start + EVAL_BATCH)))  # (B, 84)
+                features.append(h.cpu())
+                logits.append(self.net.fc3(h).cpu())  # (B, 2)
+        return torch.cat(logits).numpy(), torch.cat(features).numpy()
+
+    def predict(self) -> None:
+        self.test_logits2, self.test_features = self._evaluate(self.images_test)
+
+    def result(self) -> FitResult:
+        ds = self.dataset
+        train_logits2, train_features = self._evaluate(self.images_train)
+        start = time.perf_counter()
+        self._evaluate(self.images_test)
+        inference_seconds = time.perf_counter() - start
+        difference = lambda z: z[:, 1].astype(np.float64) - z[:, 0].astype(np.float64)  # noqa: E731
+        test_logits = difference(self.test_logits2)
+        result = FitResult(
+            model=self.name,
+            dataset=ds.name,
+            test_logits=test_logits.reshape(-1, 1),
+            test_proba=1.0 / (1.0 + np.exp(-test_logits.reshape(-1, 1))),
+            loglik=binary_loglik(ds.y_train, difference(train_logits2)),
+            n_iter=self.settings["epochs"],
+            converged=None,
+            solver=f"SGD lr {self.settings['lr']:g} momentum {self.settings['momentum']:g} "
+            f"weight decay {self.settings['weight_decay']:g}, {self.settings['epochs']} epochs, batch {self.settings['batch_size']}",
+            exact=False,
+        )
+        result.extra["metrics"] = {
+            "final_epoch_train_loss": self.epoch_losses[-1],
+            "inference_images_per_second": self.images_test.shape[0] / inference_seconds,
+        }
+        result.extra["images_trained"] = self.images_trained
+        result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))
+        features = self._feature_dataset(train_features, self.test_features)
+        result.extra["derived_dataset"] = features
+        result.extra["derived_results"] = self._fc3_results(features)
+        return result
+
+    def _feature_dataset(self, train_features: np.ndarray, test_features: np.ndarray):
+        ds = self.dataset
+        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        X_train, X_test = as64(train_features), as64(test_features)
+        X_train.setflags(write=False)
+        X_test.setflags(write=False)
+        return replace(
+            ds,
+            name=f"{ds.name}:cnn_features",
+            description=f"the 84 features that feed fc3 of torch_cnn trained on {ds.name} (after fc2's ReLU)",
+            source=f"torch_cnn on {ds.name}",
+            feature_names=tuple(f"h{j + 1}" for j in range(X_train.shape[1])),
+            X_train=X_train,
+            X_test=X_test,
+            standardized=False,
+            truth=None,
+            images_train=None,
+            images_test=None,
+        )
+
+    def _fc3_results(self, features) -> list[FitResult]:
+        """fc3 as trained, and fc3 refit alone on the frozen features (float64, Newton)."""
+        from bench.models.torch_softmax2 import contrast, fit_two_logit
+
+        torch = self.torch
+        out = []
+        fc3 = copy.deepcopy(self.net.fc3).to("cpu", torch.float64)
+        for model, refit in (("torch_cnn_fc3", False), ("torch_cnn_fc3_refit", True)):
+            seconds, outcome = float("nan"), None
+            if refit:
+                start = time.perf_counter()
+                outcome = fit_two_logit(fc3, torch.from_numpy(features.X_train.copy()),
+                                        torch.tensor(features.y_train, dtype=torch.int64),
+                                        2.0 * features.l2_lambda, reset=False)
+                seconds = time.perf_counter() - start
+            coef, intercept = contrast(fc3)
+            result = self.binary_result(
+                features,
+                coef=coef,
+                intercept=intercept,
+                test_logits=features.X_test @ coef + intercept,
+                train_logits=features.X_train @ coef + intercept,
+                n_iter=outcome.n_iter if outcome else None,
+                converged=outcome.converged if outcome else None,
+                solver="fc3 refit by Newton, float64, C' = C/2 on two logits" if refit else "fc3 as trained by SGD (w1 - w0)",
+                message=outcome.message if outcome else "",
+                exact=refit,
+                fit_seconds=seconds,
+                repeats=1 if refit else 0,
+            )
+            result.model = model
+            out.append(result)
+        return out
