@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     sub.add_parser("datasets", help="list the dataset cards")
+    sub.add_parser("shapes", help="the seed CNN's layer-by-layer shape trace and parameter count")
     sub.add_parser("models", help="list the models")
     return parser
 
@@ -103,7 +104,14 @@ def cmd_models(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "datasets": cmd_datasets, "models": cmd_models}
+def cmd_shapes(args) -> int:
+    from bench.models.cnn import format_shape_trace
+
+    print(format_shape_trace())
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,13 @@ import math
 import pandas as pd
 
 from bench.config import TOLERANCES
+from bench.report_sections import (
+    calibration_section,
+    cnn_section,
+    last_layer_section,
+    losses_section,
+    truth_section,
+)
 
 
 def _cell(value) -> str:
@@ -31,13 +38,19 @@ def table(frame: pd.DataFrame, index: bool = False) -> str:
     return "\n".join(lines)
 
 
-def agreement_with_verdict(agreement: pd.DataFrame) -> pd.DataFrame:
-    """The agreement table with each quantity's tolerance and a pass / FAIL mark."""
+def agreement_with_verdict(agreement: pd.DataFrame, inexact: list[str] = ()) -> pd.DataFrame:
+    """The agreement table with each quantity's tolerance and a verdict: pass / FAIL, or
+    "compared" where a model is not expected to agree (a CNN, a last layer as trained)."""
     frame = agreement.copy()
     frame["tolerance"] = frame["quantity"].map(TOLERANCES)
-    frame["verdict"] = [
-        "pass" if diff <= tol else "FAIL" for diff, tol in zip(frame["max_abs_diff"], frame["tolerance"])
-    ]
+    inexact = set(inexact)
+    verdicts = []
+    for row in frame.itertuples():
+        if f"{row.dataset}/{row.model_a}" in inexact or f"{row.dataset}/{row.model_b}" in inexact:
+            verdicts.append("compared")
+        else:
+            verdicts.append("pass" if row.max_abs_diff <= row.tolerance else "FAIL")
+    frame["verdict"] = verdicts
     return frame
 
 
@@ -45,10 +58,11 @@ def _summary(results, verdicts: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, part in results.fits.groupby("dataset", sort=False):
         ok = part[part["status"] == "ok"]["model"].tolist()
-        checks = verdicts[verdicts["dataset"] == dataset]
+        checks = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] != "compared")]
+        ok = [m for m in ok if m in set(checks["model_a"]) | set(checks["model_b"])]
         worst = checks.loc[checks["max_abs_diff"].idxmax()] if len(checks) else None
         if len(ok) < 2:
-            text = f"**{dataset}**: fewer than two models succeeded, nothing to compare"
+            text = f"**{dataset}**: fewer than two exact fits, nothing held to the tolerances"
         elif (checks["verdict"] == "pass").all():
             text = (
                 f"**{dataset}**: {', '.join(ok)} agree on coefficients, test logits, probabilities and "
@@ -61,8 +75,16 @@ def _summary(results, verdicts: pd.DataFrame) -> list[str]:
                 f"{r.model_a} vs {r.model_b} {r.quantity} {r.max_abs_diff:.1e}" for r in failing.itertuples()
             )
         lines.append(f"- {text}")
-        for r in part[part["status"] != "ok"].itertuples():
-            lines.append(f"  - {r.model}: **{r.status}**: {r.message}")
+        compared = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] == "compared") & (verdicts["quantity"] == "logit")]
+        for model in dict.fromkeys(m for m in part["model"] if f"{dataset}/{m}" in set(results.run_info.get("inexact", []))):
+            mine = compared[(compared["model_a"] == model) | (compared["model_b"] == model)]
+            if len(mine):
+                closest = mine.loc[mine["max_abs_diff"].idxmin()]
+                other = closest["model_b"] if closest["model_a"] == model else closest["model_a"]
+                lines.append(f"  - {model} (not an exact fit, compared only): test logits within "
+                             f"{closest['max_abs_diff']:.3g} of {other}")
+        for r in part[part["status"] == "failed"].itertuples():
+            lines.append(f"  - {r.model}: **failed**: {r.message}")
     return lines
 
 
@@ -70,7 +92,7 @@ def render_markdown(results) -> str:
     info = results.run_info
     config, machine, versions = info.get("config", {}), info.get("machine", {}), info.get("versions", {})
     git = info.get("git", {})
-    verdicts = agreement_with_verdict(results.agreement)
+    verdicts = agreement_with_verdict(results.agreement, info.get("inexact", []))
     out = [
         "# logitbench report",
         "",
@@ -120,16 +142,20 @@ def render_markdown(results) -> str:
         "## Agreement",
         "",
         "Every pair of models; `max_abs_diff` = max |a − b| over aligned entries, `rel_diff` = that over "
-        "the larger of max |a| and max |b|. The tolerance is absolute.",
+        "the larger of max |a| and max |b|. The tolerance is absolute. Pairs with a model that does not solve "
+        "the convex objective exactly (the CNN, fc3 as trained) are `compared`, not judged.",
         "",
         table(verdicts),
         "",
         "## Metrics (test set)",
         "",
     ]
-    for dataset, part in results.metrics.groupby("dataset", sort=False):
+    core = ["log_loss", "brier", "accuracy", "roc_auc", "fit_seconds_median", "predict_seconds_median"]
+    for dataset, part in results.metrics[results.metrics["metric"].isin(core)].groupby("dataset", sort=False):
         wide = part.pivot_table(index="model", columns="metric", values="value", sort=False)
-        out += [f"### {dataset}", "", table(wide, index=True), ""]
+        out += [f"### {dataset}", "", table(wide[[c for c in core if c in wide.columns]], index=True), ""]
+    for section in (cnn_section, last_layer_section, losses_section, calibration_section, truth_section):
+        out += section(results, table)
     out += [
         "## Conventions",
         "",
