@@ -89,3 +89,22 @@ def _dedupe(values: list[int]) -> list[int]:
         if not out or out[-1] != v:
             out.append(v)
     return out
+
+
+def forward_flops(net: Net | None = None) -> int:
+    """Floating-point operations of one image's forward pass (multiply and add count 2).
+
+    Convolutions: 2 * C_out * H_out * W_out * C_in * k * k; linear layers: 2 * in * out.
+    Bias adds, ReLU and pooling are left out (under 1 %). Training is conventionally
+    counted as 3x the forward pass (forward, gradient of inputs, gradient of weights).
+    """
+    net = net or Net()
+    flops = 0
+    spatial = {"conv1": 196, "conv2": 94, "conv3": 43}
+    for name, layer in net.named_children():
+        if isinstance(layer, nn.Conv2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            flops += 2 * layer.out_channels * spatial[name] ** 2 * layer.in_channels * k
+        elif isinstance(layer, nn.Linear):
+            flops += 2 * layer.in_features * layer.out_features
+    return flops
