@@ -18,35 +18,21 @@ from __future__ import annotations
 import numpy as np
 
 from bench.models import newton
-from bench.models.base import FitResult, Model
+from bench.models.base import FitResult
+from bench.models.torch_tabular import TorchTabular
 
 MAX_ITER = 100
 DECREMENT_TOL = 1e-20
 
 
-class TorchLinear(Model):
+class TorchLinear(TorchTabular):
     name = "torch_linear"
     description = "torch nn.Linear(p, 1) + BCEWithLogitsLoss, float64, Newton"
 
-    def prepare(self, dataset, config) -> None:
-        import torch
-
-        torch.set_num_threads(config.threads)
-        self.torch = torch
-        self.dataset = dataset
-        self.device = torch.device(config.device)
-        # a copy: the Dataset's arrays are read-only and torch cannot share read-only memory
-        as_tensor = lambda a: torch.tensor(a, dtype=torch.float64, device=self.device)  # noqa: E731
-        self.X_train = as_tensor(dataset.X_train)  # (n, p)
-        self.y_train = as_tensor(dataset.y_train)  # (n,)
-        self.X_test = as_tensor(dataset.X_test)  # (m, p)
-        self.lam = dataset.l2_lambda
-        self.module = torch.nn.Linear(dataset.n_features, 1, dtype=torch.float64, device=self.device)
-        self.loss_fn = torch.nn.BCEWithLogitsLoss(reduction="mean")
-
-    def synchronize(self) -> None:
-        if self.device.type == "cuda":
-            self.torch.cuda.synchronize()
+    def build_module(self, n_features: int):
+        self.lam = self.dataset.l2_lambda
+        self.loss_fn = self.torch.nn.BCEWithLogitsLoss(reduction="mean")
+        return self.torch.nn.Linear(n_features, 1, dtype=self.torch.float64, device=self.device)
 
     def objective(self):
         """Mean BCE + lambda/2 ||w||^2 at the module's current parameters."""

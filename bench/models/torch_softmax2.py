@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from bench.models import newton
-from bench.models.base import FitResult, Model
+from bench.models.base import FitResult
+from bench.models.torch_tabular import TorchTabular
 
 MAX_ITER = 100
 
@@ -56,22 +57,15 @@ def contrast(module) -> tuple[np.ndarray, float]:
     return W[1] - W[0], float(b[1] - b[0])
 
 
-class TorchSoftmax2(Model):
+class TorchSoftmax2(TorchTabular):
     name = "torch_softmax2"
     description = "torch nn.Linear(p, 2) + CrossEntropyLoss, float64, Newton; reports w1 - w0"
 
-    def prepare(self, dataset, config) -> None:
-        import torch
+    label_dtype = "int64"  # class indices for CrossEntropyLoss
 
-        torch.set_num_threads(config.threads)
-        self.torch = torch
-        self.dataset = dataset
-        device = torch.device(config.device)
-        self.X_train = torch.tensor(dataset.X_train, dtype=torch.float64, device=device)  # (n, p)
-        self.y_train = torch.tensor(dataset.y_train, dtype=torch.int64, device=device)  # (n,)
-        self.X_test = torch.tensor(dataset.X_test, dtype=torch.float64, device=device)  # (m, p)
-        self.module = torch.nn.Linear(dataset.n_features, 2, dtype=torch.float64, device=device)
-        self.lam2 = 2.0 * dataset.l2_lambda  # see the module docstring: C' = C / 2
+    def build_module(self, n_features: int):
+        self.lam2 = 2.0 * self.dataset.l2_lambda  # see the module docstring: C' = C / 2
+        return self.torch.nn.Linear(n_features, 2, dtype=self.torch.float64, device=self.device)
 
     def fit(self) -> None:
         self.outcome = fit_two_logit(self.module, self.X_train, self.y_train, self.lam2)
