@@ -20,6 +20,7 @@ from scipy.special import expit
 
 import bench
 import bench.report
+import bench.results
 
 # DESIGN.md, "Report files": the columns, spelled out here rather than imported.
 DESIGN_COLUMNS = {
@@ -30,7 +31,7 @@ DESIGN_COLUMNS = {
     "metrics.csv": ["dataset", "model", "metric", "value"],
 }
 RUN_JSON_KEYS = {"config", "seed", "versions", "machine", "git", "started", "finished"}
-TABLES = ["fits", "coefficients", "predictions", "agreement", "metrics"]
+TABLES = list(bench.results.TABLES)  # every table Results carries (a superset of DESIGN's five)
 # Two float64 sigmoids differ by a few ulps of 1 (measured 1.1e-16); values are written
 # with %.17g, which round-trips float64 exactly.
 SIGMOID_ATOL = 1e-15
@@ -165,12 +166,14 @@ def test_load_keeps_a_term_named_NA(tmp_path, write_csv, make_config):
 # --- writing: whole-directory replacement -------------------------------------------
 
 
-def test_saving_over_an_existing_report_replaces_it_whole(small_run, tmp_path):
+def test_saving_over_an_existing_report_replaces_it_whole(small_run, saved_small_run, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "stale.txt").write_text("from an older run")
     assert small_run.save(out) == out
-    assert sorted(p.name for p in out.iterdir()) == sorted([*DESIGN_COLUMNS, "run.json", "report.md"])
+    # exactly what a save into a fresh directory writes: the stale file is gone
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in saved_small_run.iterdir())
+    assert {*DESIGN_COLUMNS, "run.json", "report.md"} <= {p.name for p in out.iterdir()}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging or retired directories left
 
 

@@ -58,10 +58,32 @@ def test_raising_model_fails_with_type_message_and_place(faulty_run):
     assert "fault_models.py:" in message  # where it was raised
 
 
+# numpy's RuntimeWarning from binary_loglik on NaN logits is the bug pinned by the next
+# test; allowed here so that this test checks the runner's own verdict.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_coefficients_fail_as_diverged(faulty_run):
     status, message = status_by_model(faulty_run)["fault_nan"]
     assert status == "failed"
-    assert "non-finite coefficients" in message
+    assert message.startswith("non-finite coefficients (the fit diverged)")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bench/runner.py run_cell(): a non-finite result from a model that reported converged=True "
+    "gets '; did not converge' appended (result.message or 'did not converge')",
+)
+def test_diverged_message_does_not_claim_non_convergence(faulty_run):
+    assert "did not converge" not in status_by_model(faulty_run)["fault_nan"][1]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bench/models/base.py binary_loglik(): np.logaddexp on NaN logits emits RuntimeWarning "
+    "(printed mid-run; under filterwarnings=error it replaces the runner's 'non-finite' verdict)",
+)
+def test_nan_coefficients_fail_without_a_warning(faulty_run):
+    assert status_by_model(faulty_run)["fault_nan"][1].startswith("non-finite coefficients")
 
 
 def test_unconverged_model_fails_and_keeps_its_message(faulty_run):
@@ -91,8 +113,22 @@ def test_failed_cells_show_no_estimates(faulty_run):
 
 def test_report_with_failures_round_trips(faulty_run, tmp_path):
     loaded = bench.load(faulty_run.save(tmp_path / "out"))
-    for name in ("fits", "coefficients", "predictions", "agreement", "metrics"):
+    for name in ("coefficients", "predictions", "agreement", "metrics"):
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(faulty_run, name), check_dtype=False, obj=name)
+    # converged is checked by the next test (it does not round-trip)
+    pd.testing.assert_frame_equal(
+        loaded.fits.drop(columns="converged"), faulty_run.fits.drop(columns="converged"), check_dtype=False
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bench/results.py load() does not restore fits' nullable dtypes: with a failed or skipped "
+    "cell, 'converged' comes back as object (float NaN and bool), not boolean with <NA>",
+)
+def test_loaded_fits_keep_missing_converged_as_NA(faulty_run, tmp_path):
+    loaded = bench.load(faulty_run.save(tmp_path / "out"))
+    pd.testing.assert_frame_equal(loaded.fits, faulty_run.fits, check_dtype=False)
 
 
 def test_cli_exits_1_and_still_writes_the_report(faulty_registry, tmp_path, capsys):

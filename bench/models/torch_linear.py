@@ -15,7 +15,6 @@ when half the Newton decrement falls below 1e-20.
 
 from __future__ import annotations
 
-import numpy as np
 
 from bench.models import newton
 from bench.models.base import FitResult
@@ -39,7 +38,7 @@ class TorchLinear(TorchTabular):
         logits = self.module(self.X_train).squeeze(1)  # (n,)
         return self.loss_fn(logits, self.y_train) + 0.5 * self.lam * self.module.weight.square().sum()
 
-    def hessian(self) -> "torch.Tensor":
+    def hessian(self):
         """Closed-form Hessian of ``objective`` over [w, b]: shape (p + 1, p + 1)."""
         torch, X = self.torch, self.X_train
         n, p = X.shape
