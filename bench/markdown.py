@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from bench.config import TOLERANCES
+from bench.summary import agreement_with_verdict, summarize
 from bench.report_sections import (
     calibration_section,
     cnn_section,
@@ -38,53 +38,11 @@ def table(frame: pd.DataFrame, index: bool = False) -> str:
     return "\n".join(lines)
 
 
-def agreement_with_verdict(agreement: pd.DataFrame, inexact: list[str] = ()) -> pd.DataFrame:
-    """The agreement table with each quantity's tolerance and a verdict: pass / FAIL, or
-    "compared" where a model is not expected to agree (a CNN, a last layer as trained)."""
-    frame = agreement.copy()
-    frame["tolerance"] = frame["quantity"].map(TOLERANCES)
-    inexact = set(inexact)
-    verdicts = []
-    for row in frame.itertuples():
-        if f"{row.dataset}/{row.model_a}" in inexact or f"{row.dataset}/{row.model_b}" in inexact:
-            verdicts.append("compared")
-        else:
-            verdicts.append("pass" if row.max_abs_diff <= row.tolerance else "FAIL")
-    frame["verdict"] = verdicts
-    return frame
-
-
 def _summary(results, verdicts: pd.DataFrame) -> list[str]:
     lines = []
-    for dataset, part in results.fits.groupby("dataset", sort=False):
-        ok = part[part["status"] == "ok"]["model"].tolist()
-        checks = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] != "compared")]
-        ok = [m for m in ok if m in set(checks["model_a"]) | set(checks["model_b"])]
-        worst = checks.loc[checks["max_abs_diff"].idxmax()] if len(checks) else None
-        if len(ok) < 2:
-            text = f"**{dataset}**: fewer than two exact fits, nothing held to the tolerances"
-        elif (checks["verdict"] == "pass").all():
-            text = (
-                f"**{dataset}**: {', '.join(ok)} agree on coefficients, test logits, probabilities and "
-                f"log-likelihood; largest difference {worst['max_abs_diff']:.1e} ({worst['quantity']}, "
-                f"{worst['model_a']} vs {worst['model_b']}), tolerance {TOLERANCES[worst['quantity']]:.0e}: pass"
-            )
-        else:
-            failing = checks[checks["verdict"] == "FAIL"]
-            text = f"**{dataset}**: {len(failing)} comparison(s) over tolerance: " + "; ".join(
-                f"{r.model_a} vs {r.model_b} {r.quantity} {r.max_abs_diff:.1e}" for r in failing.itertuples()
-            )
-        lines.append(f"- {text}")
-        compared = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] == "compared") & (verdicts["quantity"] == "logit")]
-        for model in dict.fromkeys(m for m in part["model"] if f"{dataset}/{m}" in set(results.run_info.get("inexact", []))):
-            mine = compared[(compared["model_a"] == model) | (compared["model_b"] == model)]
-            if len(mine):
-                closest = mine.loc[mine["max_abs_diff"].idxmin()]
-                other = closest["model_b"] if closest["model_a"] == model else closest["model_a"]
-                lines.append(f"  - {model} (not an exact fit, compared only): test logits within "
-                             f"{closest['max_abs_diff']:.3g} of {other}")
-        for r in part[part["status"] == "failed"].itertuples():
-            lines.append(f"  - {r.model}: **failed**: {r.message}")
+    for entry in summarize(results, verdicts):
+        lines.append(f"- **{entry.dataset}**: {entry.text}")
+        lines += [f"  - {note}" for note in entry.notes]
     return lines
 
 

@@ -23,21 +23,36 @@ def _write_files(results, directory: Path) -> None:
     (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_report(results, out: Path) -> Path:
-    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``.
+
+    On any failure the previous report, if there was one, is back at ``out`` and no
+    temporary directory is left behind.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    retired = None
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a report follows the umask
         _write_files(results, staging)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out)
+        os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None:
+            if not out.exists() and (retired / out.name).exists():
+                os.replace(retired / out.name, out)
+            shutil.rmtree(retired, ignore_errors=True)
         raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
     return out

@@ -23,6 +23,23 @@ TABLES = {
 }
 
 
+# Read back exactly what to_csv wrote: text columns stay text ("" stays "", a feature
+# named "NA" stays "NA"); in every other column an empty field is a missing value.
+TEXT_COLUMNS = {"dataset", "model", "status", "message", "term", "model_a", "model_b", "quantity",
+                "metric", "scaling", "loss", "note"}
+DTYPES = {"fits": {"n_iter": "Int64", "converged": "boolean"}, "losses": {"equivalent": "boolean"}}
+
+
+def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    text = [c for c in columns if c in TEXT_COLUMNS]
+    return pd.read_csv(
+        path,
+        dtype={c: str for c in text},
+        keep_default_na=False,
+        na_values={c: [""] for c in columns if c not in TEXT_COLUMNS},
+    )
+
+
 @dataclass
 class Results:
     """A run's tables (the same as the CSV files) and its ``run.json`` dictionary."""
@@ -56,20 +73,21 @@ def load(directory: str | Path) -> Results:
     for name, columns in TABLES.items():
         path = directory / f"{name}.csv"
         try:
-            frame = pd.read_csv(path, keep_default_na=True)
+            frame = _read_table(path, columns)
         except FileNotFoundError:
             raise BenchInputError(f"{path}: missing; expected a report file") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise BenchInputError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]})") from None
         if list(frame.columns) != columns:
             raise BenchInputError(f"{path}: columns {list(frame.columns)}; expected {columns}")
-        tables[name] = frame
+        try:
+            tables[name] = frame.astype(DTYPES.get(name, {}))
+        except (TypeError, ValueError) as exc:
+            raise BenchInputError(f"{path}: malformed values ({exc})") from None
     try:
         run_info = json.loads((directory / "run.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BenchInputError(f"{directory / 'run.json'}: missing; expected a report file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BenchInputError(f"{directory / 'run.json'}: not valid JSON ({exc})") from None
-    if "message" in tables["fits"]:
-        tables["fits"]["message"] = tables["fits"]["message"].fillna("")
     return Results(**tables, run_info=run_info)

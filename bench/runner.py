@@ -71,7 +71,8 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
     problem = _check_finite(result)
     if problem or result.converged is False:
         result.status = "failed"
-        result.message = "; ".join(m for m in (problem, result.message or "did not converge") if m)
+        fallback = "did not converge" if result.converged is False else ""
+        result.message = "; ".join(m for m in (problem, result.message or fallback) if m)
     return result
 
 

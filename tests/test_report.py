@@ -130,17 +130,10 @@ def test_coefficients_carry_the_synthetic_truth(saved_small_run, synthetic):
 # --- bench.load ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/results.py load(): fillna('') on an all-empty (float64) message column "
-    "warns Pandas4Warning, an error under filterwarnings=error",
-)
 def test_load_emits_no_warning(saved_small_run):
     bench.load(saved_small_run)
 
 
-# The Pandas4Warning is the bug pinned by test_load_emits_no_warning; allowed only here.
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_load_round_trips_the_frames(saved_small_run, small_run):
     loaded = bench.load(saved_small_run)
     for name in TABLES:
@@ -149,11 +142,6 @@ def test_load_round_trips_the_frames(saved_small_run, small_run):
     assert loaded.run_info == json.loads(json.dumps(small_run.run_info, default=str))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/results.py load() reads with keep_default_na=True: a feature named 'NA' becomes NaN",
-)
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_load_keeps_a_term_named_NA(tmp_path, write_csv, make_config):
     from tests.conftest import logistic_frame
 
@@ -191,11 +179,6 @@ def test_a_failed_write_leaves_the_old_report_intact(small_run, tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/report.py write_report(): if the final os.replace(staging, out) fails, the old "
-    "report stays in the hidden '.run.old.*' directory and 'out' is gone",
-)
 def test_a_failed_final_move_restores_the_old_report(small_run, tmp_path, monkeypatch):
     out = small_run.save(tmp_path / "run")
     real_replace = os.replace
@@ -211,11 +194,6 @@ def test_a_failed_final_move_restores_the_old_report(small_run, tmp_path, monkey
     assert (out / "fits.csv").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/report.py write_report(): the report directory is a tempfile.mkdtemp, so it "
-    "keeps mode 0o700 instead of the umask's (0o755 under umask 022)",
-)
 def test_report_directory_has_ordinary_permissions(small_run, tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)  # read the umask back unchanged

@@ -68,20 +68,10 @@ def test_nan_coefficients_fail_as_diverged(faulty_run):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/runner.py run_cell(): a non-finite result from a model that reported converged=True "
-    "gets '; did not converge' appended (result.message or 'did not converge')",
-)
 def test_diverged_message_does_not_claim_non_convergence(faulty_run):
     assert "did not converge" not in status_by_model(faulty_run)["fault_nan"][1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/models/base.py binary_loglik(): np.logaddexp on NaN logits emits RuntimeWarning "
-    "(printed mid-run; under filterwarnings=error it replaces the runner's 'non-finite' verdict)",
-)
 def test_nan_coefficients_fail_without_a_warning(faulty_run):
     assert status_by_model(faulty_run)["fault_nan"][1].startswith("non-finite coefficients")
 
@@ -121,11 +111,6 @@ def test_report_with_failures_round_trips(faulty_run, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/results.py load() does not restore fits' nullable dtypes: with a failed or skipped "
-    "cell, 'converged' comes back as object (float NaN and bool), not boolean with <NA>",
-)
 def test_loaded_fits_keep_missing_converged_as_NA(faulty_run, tmp_path):
     loaded = bench.load(faulty_run.save(tmp_path / "out"))
     pd.testing.assert_frame_equal(loaded.fits, faulty_run.fits, check_dtype=False)

@@ -59,14 +59,17 @@ class FitResult:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)) without overflow for large |z|."""
-    return np.exp(-np.logaddexp(0.0, -z))
+    """1 / (1 + exp(-z)) without overflow for large |z|; NaN stays NaN, silently
+    (a diverged fit is reported as failed by the runner, not as a warning)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.exp(-np.logaddexp(0.0, -z))
 
 
 def binary_loglik(y: np.ndarray, logits: np.ndarray) -> float:
     """sum_i y_i * eta_i - log(1 + exp(eta_i)): the Bernoulli log-likelihood on the logit scale."""
     eta = np.asarray(logits, dtype=np.float64).reshape(-1)
-    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
 
 class Model(abc.ABC):

@@ -1,0 +1,200 @@
+"""The seed CNN (``cnn.Net``) and its plug-in ``torch_cnn``, on a tiny image set for speed.
+
+The architecture numbers (1,719,598 parameters, 200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21,
+flatten 14112) are DESIGN.md's "The seed CNN"; the spatial sizes are recomputed here from
+the closed form of an unpadded 5 x 5 convolution (out = in - 5 + 1) and a 2 x 2 pool (// 2).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import expit
+
+from bench.config import LINEAR_MODELS, RunConfig
+from bench.datasets import Dataset
+from bench.datasets.dataset import build
+from bench.models.cnn import Net, n_parameters, shape_trace
+from bench.models.torch_cnn import TorchCNN
+from bench.runner import run_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+N_PARAMETERS = 1_719_598  # DESIGN.md, "The seed CNN"
+AGREEMENT_TOL = 1e-5  # the issue: fc3 refit agrees with the linear models on the 84 features
+# Stricter, measured: every side is a float64 Newton solution of the same convex objective
+# (decrement < 1e-20, "~1e-10 or closer" per newton.py); measured 8.6e-12 (torch_linear).
+MEASURED_TOL = 1e-9
+
+
+def _expected_spatial_sizes(side: int = 200) -> list[int]:
+    sizes = []
+    for _ in range(3):  # conv1..conv3, each followed by a 2 x 2 max-pool
+        side = side - 5 + 1
+        sizes.append(side)
+        side //= 2
+        sizes.append(side)
+    return sizes
+
+
+@pytest.fixture(scope="module")
+def net() -> Net:
+    """A seeded Net, built without disturbing the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return Net()
+
+
+def test_parameter_count(net):
+    assert n_parameters(net) == N_PARAMETERS
+    assert sum(p for _, _, p in shape_trace(net)) == N_PARAMETERS
+
+
+def test_forward_gives_two_logits_per_image(net):
+    with torch.no_grad():
+        assert net(torch.zeros(2, 3, 200, 200)).shape == (2, 2)
+
+
+def test_shape_trace_sizes(net):
+    trace = shape_trace(net)
+    spatial = [shape[-1] for name, shape, _ in trace if name.startswith(("conv", "pool"))]
+    assert _expected_spatial_sizes() == [196, 98, 94, 47, 43, 21]  # DESIGN.md
+    assert spatial == _expected_spatial_sizes()
+    flatten = {name: shape for name, shape, _ in trace}["flatten"]
+    assert flatten == (32 * _expected_spatial_sizes()[-1] ** 2,) == (14112,)
+    assert trace[-1][1] == (2,)  # fc3: the two logits
+
+
+def test_cli_shapes_prints_the_trace():
+    done = subprocess.run([sys.executable, "-m", "bench", "shapes"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21" in done.stdout
+    assert f"{N_PARAMETERS:,}" in done.stdout
+    assert "14112" in done.stdout
+
+
+def test_features_feed_fc3(net):
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 3, 200, 200, generator=generator)  # (B, 3, 200, 200) in [0, 1]
+    with torch.no_grad():
+        h = net.features(x)  # (B, 84)
+        logits = net(x)  # (B, 2)
+    assert h.shape == (3, 84)
+    assert torch.all(h >= 0)  # after fc2's ReLU
+    assert torch.any(h > 0)  # not vacuously: some units are active
+    # forward is fc3(features(x)): the same CPU kernels on the same tensors, bit for bit
+    assert torch.equal(net.fc3(h), logits)
+
+
+# --- torch_cnn through the runner, on a tiny dataset ---------------------------------------
+
+
+def tiny_images(n: int = 40) -> Dataset:
+    """n images, half dark (class 0) and half bright (class 1), with seeded noise; L2, C = 1."""
+    rng = np.random.default_rng(0)
+    y = np.tile([0.0, 1.0], n // 2)
+    level = np.where(y == 1.0, 170, 60)[:, None, None, None]
+    images = np.clip(level + rng.integers(-40, 41, size=(n, 3, 200, 200)), 0, 255).astype(np.uint8)
+    X = images.reshape(n, 3, -1).mean(axis=2) / 255.0  # a tabular view: mean of each channel
+    return build(name="tiny_images", description="bright vs dark", source="test", X=X, y=y,
+                 feature_names=("red", "green", "blue"), split="holdout", test_fraction=0.25,
+                 standardize=False, penalty="l2", C=1.0, seed=0, images=images,
+                 cnn={"batch_size": 10}, where="tests/test_cnn.py")
+
+
+# one epoch, one repeat: the tests check plumbing and numbers, not learning
+TINY = RunConfig(epochs=1, repeats=1, seed=0, models=("torch_cnn",))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_images()
+
+
+@pytest.fixture(scope="module")
+def trained(tiny):
+    return run_cell(tiny, "torch_cnn", TINY)
+
+
+def test_cnn_result(tiny, trained):
+    assert trained.status == "ok", trained.message
+    n_test = tiny.X_test.shape[0]
+    assert trained.test_logits.shape == (n_test, 1)
+    # the result's probabilities are sigmoid(z1 - z0); scipy's expit is the reference
+    np.testing.assert_allclose(trained.test_proba, expit(trained.test_logits), rtol=0, atol=1e-12)
+    assert trained.extra["images_trained"] == tiny.n_train * 1  # one epoch
+    assert np.isfinite(trained.loglik)
+
+
+def test_derived_feature_dataset(tiny, trained):
+    derived = trained.extra["derived_dataset"]
+    assert derived.name == "tiny_images:cnn_features"
+    assert derived.feature_names == tuple(f"h{j}" for j in range(1, 85))
+    assert derived.X_train.shape == (tiny.n_train, 84)
+    assert derived.X_test.shape == (tiny.X_test.shape[0], 84)
+    assert derived.X_train.dtype == np.float64 and np.all(derived.X_train >= 0)  # after ReLU
+    assert np.array_equal(derived.y_train, tiny.y_train) and np.array_equal(derived.y_test, tiny.y_test)
+    assert not derived.has_images and derived.truth is None
+    assert (derived.penalty, derived.C) == (tiny.penalty, tiny.C)
+
+
+def test_derived_results_are_fc3_as_trained_and_refit(trained):
+    by_model = {r.model: r for r in trained.extra["derived_results"]}
+    assert set(by_model) == {"torch_cnn_fc3", "torch_cnn_fc3_refit"}
+    assert by_model["torch_cnn_fc3_refit"].converged is True
+    assert by_model["torch_cnn_fc3_refit"].exact and not by_model["torch_cnn_fc3"].exact
+    for result in by_model.values():
+        assert result.status == "ok" and result.coef.shape == (1, 84)
+
+
+def test_fc3_as_trained_reproduces_the_cnn_logits(trained):
+    as_trained = {r.model: r for r in trained.extra["derived_results"]}["torch_cnn_fc3"]
+    # float64 X_test @ (w1 - w0) + (b1 - b0) vs the network's float32 z1 - z0: float32
+    # agrees with float64 only to ~1e-5 (DESIGN.md, statistical conventions)
+    np.testing.assert_allclose(as_trained.test_logits, trained.test_logits, rtol=0, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def refit(trained):
+    return {r.model: r for r in trained.extra["derived_results"]}["torch_cnn_fc3_refit"]
+
+
+@pytest.mark.parametrize("model", LINEAR_MODELS)
+def test_refit_fc3_agrees_with_linear_models_on_the_features(trained, refit, model):
+    derived = trained.extra["derived_dataset"]
+    other = run_cell(derived, model, replace(TINY, models=(model,)))
+    assert other.status == "ok", other.message
+    coef_gap = np.max(np.abs(other.coef - refit.coef))
+    intercept_gap = np.max(np.abs(other.intercept - refit.intercept))
+    assert coef_gap <= AGREEMENT_TOL and intercept_gap <= AGREEMENT_TOL
+    assert coef_gap <= MEASURED_TOL and intercept_gap <= MEASURED_TOL
+
+
+def test_training_is_deterministic_for_a_seed(tiny, trained):
+    again = run_cell(tiny, "torch_cnn", TINY)
+    assert np.array_equal(again.test_logits, trained.test_logits)  # bit-identical on CPU
+    other_seed = run_cell(tiny, "torch_cnn", replace(TINY, seed=1))
+    assert other_seed.status == "ok", other_seed.message
+    # another initialisation and batch order: far beyond float32 rounding (~1e-8 here)
+    assert np.max(np.abs(other_seed.test_logits - trained.test_logits)) > 1e-6
+
+
+def test_prepare_and_fit_leave_the_global_rng_alone_and_images_uint8(tiny):
+    model = TorchCNN()
+    before = torch.random.get_rng_state()
+    model.prepare(tiny, TINY)
+    model.fit()
+    after = torch.random.get_rng_state()
+    assert torch.equal(before, after)
+    # the images are never converted whole: uint8 on the model, float one batch at a time
+    assert model.images_train.dtype == torch.uint8 and model.images_test.dtype == torch.uint8
+    assert model.images_train.shape == (tiny.n_train, 3, 200, 200)
+    batch = model._batch(model.images_train, slice(0, 4))
+    assert batch.dtype == torch.float32 and batch.shape == (4, 3, 200, 200)
+    assert float(batch.min()) >= 0.0 and float(batch.max()) <= 1.0
