@@ -49,7 +49,9 @@ def n_parameters(net: nn.Module) -> int:
 
 def shape_trace(net: Net | None = None) -> list[tuple[str, tuple[int, ...], int]]:
     """(layer, output shape without the batch dimension, parameters) for one forward pass."""
-    net = net or Net()
+    if net is None:
+        with torch.random.fork_rng(devices=[]):  # shapes only: leave the global generator alone
+            net = Net()
     rows = [("input", INPUT_SHAPE, 0)]
     x = torch.zeros(1, *INPUT_SHAPE)
     steps = [
@@ -98,7 +100,9 @@ def forward_flops(net: Net | None = None) -> int:
     Bias adds, ReLU and pooling are left out (under 1 %). Training is conventionally
     counted as 3x the forward pass (forward, gradient of inputs, gradient of weights).
     """
-    net = net or Net()
+    if net is None:
+        with torch.random.fork_rng(devices=[]):
+            net = Net()
     flops = 0
     spatial = {"conv1": 196, "conv2": 94, "conv3": 43}
     for name, layer in net.named_children():

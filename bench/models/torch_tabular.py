@@ -23,7 +23,8 @@ class TorchTabular(Model):
         self.X_train = torch.tensor(dataset.X_train, dtype=torch.float64, device=self.device)  # (n, p)
         self.y_train = torch.tensor(dataset.y_train, dtype=getattr(torch, self.label_dtype), device=self.device)  # (n,)
         self.X_test = torch.tensor(dataset.X_test, dtype=torch.float64, device=self.device)  # (m, p)
-        self.module = self.build_module(dataset.n_features)
+        with torch.random.fork_rng(devices=[]):  # the module's random init must not touch global state
+            self.module = self.build_module(dataset.n_features)
 
     def synchronize(self) -> None:
         if self.device.type == "cuda":
