@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
     results = bench.run(config, progress=not args.quiet)
     out = results.save(config.out)
     failed = results.failed
-    print(f"report written to {out}/: open {out / 'report.md'}")
+    print(f"report written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'report.md'}")
     if len(failed):
         for row in failed.itertuples():
             print(f"failed: {row.dataset} / {row.model}: {row.message}", file=sys.stderr)

@@ -18,10 +18,10 @@ DPI = 90
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str | None = "constrained"):
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    return Figure(figsize=(width, height), dpi=DPI, layout=layout)
 
 
 def _png(figure) -> bytes:
@@ -37,12 +37,17 @@ def colors(models: list[str]) -> dict[str, str]:
     return {m: ("black" if m == "truth" else PALETTE[i % len(PALETTE)]) for i, m in enumerate(m for m in models if m != "truth")} | {"truth": "black"}
 
 
-def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 90) -> bytes | None:
-    """Each term's estimate per model (±1.96 SE where known), the truth as a black cross."""
+def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 30) -> bytes | None:
+    """Each term's estimate per model (±1.96 SE where known), the truth as a black cross.
+    With more than ``max_terms`` terms, the ones with the largest |estimate| (the table has all)."""
     part = coefficients[coefficients["dataset"] == dataset]
     if part.empty:
         return None
-    terms = list(dict.fromkeys(part["term"]))[:max_terms]
+    terms = list(dict.fromkeys(part["term"]))
+    if len(terms) > max_terms:
+        largest = part.assign(size=part["estimate"].abs()).groupby("term")["size"].max()
+        keep = set(largest.nlargest(max_terms).index)
+        terms = [t for t in terms if t in keep]
     models = list(dict.fromkeys(part["model"]))
     palette = colors(models)
     figure = _figure(7.5, 1.2 + 0.22 * len(terms))
@@ -62,7 +67,8 @@ def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 
     axes.invert_yaxis()
     axes.set_xlabel("coefficient (log-odds scale)")
     axes.legend(fontsize=7, loc="best")
-    axes.set_title(f"{dataset}: coefficients" + (f" (first {max_terms} terms)" if len(set(part['term'])) > max_terms else ""), fontsize=9)
+    total = part["term"].nunique()
+    axes.set_title(f"{dataset}: coefficients" + (f" ({max_terms} largest of {total} terms)" if total > max_terms else ""), fontsize=9)
     return _png(figure)
 
 
@@ -75,11 +81,14 @@ def pairs_grid(predictions: pd.DataFrame, dataset: str) -> bytes | None:
     wide_logit = part.pivot_table(index=["row", "class"], columns="model", values="logit", sort=False)
     wide_proba = part.pivot_table(index=["row", "class"], columns="model", values="proba", sort=False)
     k = len(models)
-    figure = _figure(1.9 * k + 0.6, 1.9 * k + 0.4)
-    grid = figure.subplots(k, k, squeeze=False)
+    # a fixed grid: constrained layout costs seconds on a k x k grid
+    figure = _figure(1.7 * k + 0.6, 1.7 * k + 0.6, layout=None)
+    grid = figure.subplots(k, k, squeeze=False, gridspec_kw={"wspace": 0.35, "hspace": 0.35,
+                                                              "left": 0.07, "right": 0.98, "bottom": 0.05, "top": 0.93})
     for (i, a), (j, b) in itertools.product(enumerate(models), repeat=2):
         axes = grid[i][j]
-        axes.tick_params(labelsize=6)
+        axes.tick_params(labelsize=6, length=2, pad=1)
+        axes.locator_params(nbins=3)  # tick layout dominates the drawing time of a k x k grid
         if i == j:
             axes.text(0.5, 0.5, a.replace("_", "_\n", 1), ha="center", va="center", fontsize=8, transform=axes.transAxes)
             axes.set_xticks([])

@@ -12,15 +12,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bench.html import render_html
 from bench.markdown import render_markdown
 from bench.results import TABLES
 
 
 def _write_files(results, directory: Path) -> None:
     for name in TABLES:
-        getattr(results, name).to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+        frame = getattr(results, name)
+        frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+        frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
     (directory / "run.json").write_text(json.dumps(results.run_info, indent=2, default=str) + "\n", encoding="utf-8")
     (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
+    (directory / "index.html").write_text(render_html(results), encoding="utf-8")
 
 
 def _umask() -> int:

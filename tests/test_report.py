@@ -53,7 +53,6 @@ def test_report_md_is_written(saved_small_run):
     assert "spector" in text and "synthetic" in text
 
 
-@pytest.mark.xfail(strict=True, reason="bench/report.py writes no index.html, which DESIGN.md lists as a report file")
 def test_index_html_is_written(saved_small_run):
     assert (saved_small_run / "index.html").is_file()
 
