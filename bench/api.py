@@ -36,6 +36,7 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
         models.model_class(name)  # unknown names fail before any data is loaded
     loaded = load_datasets(config)
     started = provenance.now()
+    speed_reference = provenance.speed_reference_seconds()
     cells = len(loaded) * len(config.model_names)
     results, every_dataset = run_grid(loaded, config, Progress(cells, enabled=progress))
     by_name = {ds.name: ds for ds in every_dataset}
@@ -50,6 +51,7 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
         "finished": provenance.now(),
         "versions": provenance.package_versions(),
         "machine": provenance.machine(),
+        "speed_reference_seconds": speed_reference,
         "git": provenance.git_commit(),
         "datasets": {ds.name: ds.describe() for ds in every_dataset},
         "solvers": {f"{r.dataset}/{r.model}": r.solver for r in results if r.solver},

@@ -55,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="CNN training epochs (default: the suite's, else the dataset card's)")
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("--no-history", action="store_true", help="do not append this run to OUT/../history.parquet")
+
+    compare = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    compare.add_argument("baseline", type=Path, help="the baseline report directory (e.g. reports/baseline)")
+    compare.add_argument("current", type=Path, help="the report directory to judge (e.g. reports/latest)")
+    compare.add_argument("--rules", type=Path, help="a TOML rules file (default: bench/rules.toml)")
+    compare.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    hist = sub.add_parser("history", help="plot chosen metrics across the runs in a history file")
+    hist.add_argument("--history", type=Path, default=Path("reports/history.parquet"), help="default: reports/history.parquet")
+    hist.add_argument("--metrics", type=_names, default=("log_loss", "accuracy", "ece", "fit_seconds"),
+                      help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds)")
+    hist.add_argument("--out", type=Path, default=Path("reports/history.html"), help="default: reports/history.html")
 
     sub.add_parser("datasets", help="list the dataset cards")
     sub.add_parser("shapes", help="the seed CNN's layer-by-layer shape trace and parameter count")
@@ -77,12 +90,44 @@ def cmd_run(args) -> int:
             raise BenchInputError("--device cuda: no CUDA device is available here; expected --device cpu")
     results = bench.run(config, progress=not args.quiet)
     out = results.save(config.out)
+    if not args.no_history:
+        from bench import history
+
+        history.append(results, out.parent / "history.parquet")
     failed = results.failed
     print(f"report written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'report.md'}")
     if len(failed):
         for row in failed.itertuples():
             print(f"failed: {row.dataset} / {row.model}: {row.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import json
+
+    import bench
+    from bench import rules, tracking
+
+    rule_list = rules.load_rules(args.rules) if args.rules else rules.load_rules()
+    baseline, current = bench.load(args.baseline), bench.load(args.current)
+    comparison = tracking.compare(baseline, current, rule_list)
+    tracking.write_atomic(args.current / "comparison.md", tracking.render_markdown(comparison, args.baseline, args.current))
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=2))
+    else:
+        print(tracking.render_text(comparison, args.baseline, args.current))
+    return 1 if comparison.regressed else 0
+
+
+def cmd_history(args) -> int:
+    from bench import history, tracking
+
+    frame = history.read(args.history)
+    page = history.render_page(frame, args.metrics)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tracking.write_atomic(args.out, page)
+    print(f"{frame['started'].nunique()} runs; trend page written to {args.out}")
     return 0
 
 
@@ -111,7 +156,7 @@ def cmd_shapes(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes}
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "history": cmd_history, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes}
 
 
 def main(argv: list[str] | None = None) -> int:

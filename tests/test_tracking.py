@@ -1,0 +1,135 @@
+"""`bench compare`: the committed baseline against itself and against broken copies.
+
+Each broken copy changes one thing by an amount the rules in bench/rules.toml must
+catch (a coefficient by 1e-3 > 1e-6; a fit time x3 > x2.5; a log loss +0.05 > 0.01).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+
+BASELINE = Path(__file__).resolve().parents[1] / "reports" / "baseline"
+
+
+@pytest.fixture
+def copy_of_baseline(tmp_path):
+    target = tmp_path / "current"
+    shutil.copytree(BASELINE, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:
+    frame = pd.read_csv(path, keep_default_na=False, na_values={"value": [""], "estimate": [""], "fit_seconds": [""]})
+    change(frame)
+    frame.to_csv(path, index=False)
+
+
+def _compare(capsys, *args) -> tuple[int, str, str]:
+    code = main(["compare", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_baseline_is_a_quick_suite_run():
+    info = json.loads((BASELINE / "run.json").read_text())
+    assert info["config"]["suite"] == "quick"
+    fits = pd.read_csv(BASELINE / "fits.csv", keep_default_na=False)
+    assert "failed" not in set(fits["status"])
+    assert {"digits", "digits:cnn_features", "spector"} <= set(fits["dataset"])
+
+
+def test_baseline_against_itself_passes(capsys, copy_of_baseline):
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 0
+    assert "no regression" in out
+    assert (copy_of_baseline / "comparison.md").is_file()
+
+
+def test_moved_coefficient_regresses(capsys, copy_of_baseline):
+    def move(frame):
+        rows = (frame["dataset"] == "spector") & (frame["model"] == "torch_linear") & (frame["term"] == "GPA")
+        assert rows.sum() == 1
+        frame.loc[rows, "estimate"] += 1e-3
+
+    _edit(copy_of_baseline / "coefficients.csv", move)
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 1
+    line = next(l for l in out.splitlines() if "REGRESSED" in l and "coefficients" in l)
+    assert "spector" in line and "torch_linear" in line and "estimate[GPA]" in line
+
+
+def test_tripled_fit_time_regresses(capsys, copy_of_baseline):
+    def triple(frame):
+        rows = (frame["dataset"] == "digits") & (frame["model"] == "torch_cnn")
+        frame.loc[rows, "fit_seconds"] = frame.loc[rows, "fit_seconds"].astype(float) * 3
+
+    _edit(copy_of_baseline / "fits.csv", triple)
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 1
+    line = next(l for l in out.splitlines() if "REGRESSED" in l)
+    assert "digits" in line and "torch_cnn" in line and "fit_seconds" in line
+
+
+def test_worse_metric_regresses_and_json_names_it(capsys, copy_of_baseline):
+    def worsen(frame):
+        rows = (frame["dataset"] == "breast_cancer") & (frame["model"] == "sklearn_logit") & (frame["metric"] == "log_loss")
+        frame.loc[rows, "value"] += 0.05
+
+    _edit(copy_of_baseline / "metrics.csv", worsen)
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline, "--json")
+    assert code == 1
+    result = json.loads(out)
+    assert result["regressed"] is True
+    assert [(r["dataset"], r["model"], r["quantity"]) for r in result["regressions"]] == [
+        ("breast_cancer", "sklearn_logit", "metrics.log_loss")
+    ]
+
+
+def test_missing_model_is_named(capsys, copy_of_baseline):
+    _edit(copy_of_baseline / "fits.csv", lambda f: f.drop(f.index[(f["dataset"] == "spector") & (f["model"] == "torch_linear")], inplace=True))
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 1
+    assert "missing: spector/torch_linear" in out
+
+
+@pytest.mark.parametrize("breakage", ["missing_file", "other_columns", "malformed_json", "other_suite", "no_directory"])
+def test_bad_baseline_is_bad_input(capsys, copy_of_baseline, breakage):
+    if breakage == "missing_file":
+        (copy_of_baseline / "metrics.csv").unlink()
+    elif breakage == "other_columns":
+        _edit(copy_of_baseline / "fits.csv", lambda f: f.rename(columns={"loglik": "log_likelihood"}, inplace=True))
+    elif breakage == "malformed_json":
+        (copy_of_baseline / "run.json").write_text("{not json")
+    elif breakage == "other_suite":
+        info = json.loads((copy_of_baseline / "run.json").read_text())
+        info["config"]["suite"] = "standard"
+        (copy_of_baseline / "run.json").write_text(json.dumps(info))
+    else:
+        shutil.rmtree(copy_of_baseline)
+    code, out, err = _compare(capsys, copy_of_baseline, BASELINE)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("bench: error:")
+
+
+@pytest.mark.parametrize("rules, named", [
+    ('[metrics.perplexity]\ndirection = "lower_is_better"\nthreshold = 1\n', "perplexity"),
+    ('[metrics.log_loss]\ndirection = "sideways"\nthreshold = 1\n', "sideways"),
+    ('[speed.fit]\ndirection = "max"\nthreshold = 1\n', "speed"),
+    ('[metrics.log_loss]\ndirection = "max"\nthreshold = "high"\n', "threshold"),
+    ("not toml [", "TOML"),
+])
+def test_bad_rules_are_bad_input(capsys, tmp_path, rules, named):
+    path = tmp_path / "rules.toml"
+    path.write_text(rules)
+    code, out, err = _compare(capsys, BASELINE, BASELINE, "--rules", path)
+    assert code == 2
+    assert named in err and str(path) in err
+    assert len(err.strip().splitlines()) == 1
