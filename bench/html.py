@@ -19,7 +19,8 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
 main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem 4rem;background:#fff}
 h1{font-size:1.6rem;margin:.5rem 0}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
 h3{margin:1.4rem 0 .4rem}
-nav a{margin-right:.8rem;white-space:nowrap}
+nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem}nav a{white-space:nowrap}
+.scroll{overflow-x:auto;max-width:100%}
 .meta{color:#555;font-size:.9rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.82rem;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ddd;padding:.2rem .45rem;text-align:right}
@@ -59,7 +60,7 @@ def table(frame: pd.DataFrame, verdict_column: str | None = "verdict") -> str:
                 cls += f" {html.escape(str(value))}"
             cells.append(f'<td class="{cls.strip()}">{html.escape(_format(value))}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class=scroll><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def image(png: bytes | None, alt: str) -> str:

@@ -67,8 +67,8 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
             if len(mine):
                 closest = mine.loc[mine["max_abs_diff"].idxmin()]
                 other = closest["model_b"] if closest["model_a"] == model else closest["model_a"]
-                entry.notes.append(f"{model} (not an exact fit, compared only): test logits within "
-                                   f"{closest['max_abs_diff']:.3g} of {other}")
+                entry.notes.append(f"{model} (not an exact fit, compared only): its test logits differ by up to "
+                                   f"{closest['max_abs_diff']:.3g} from {other}'s, the closest model")
         for r in part[part["status"] == "failed"].itertuples():
             entry.notes.append(f"{r.model}: failed: {r.message}")
         out.append(entry)
