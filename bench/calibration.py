@@ -1,14 +1,18 @@
-"""Calibration of binary probabilities: ECE, reliability bins, Cox slope, temperature.
+"""Calibration of predicted probabilities: ECE, reliability bins, Cox slope, temperature.
+
+Every function takes either binary inputs (1-D: the probability or log-odds of class 1)
+or K-class inputs (2-D, one column per class: probabilities, or logits z_k - z_0).
 
 - ECE (Guo et al. 2017, "On Calibration of Modern Neural Networks"): confidence is the
-  probability of the predicted class, max(p, 1 - p); 15 equal-width bins over [0, 1];
-  ECE = sum_b (n_b / n) |accuracy_b - confidence_b|.
-- Cox (1958) calibration: regress y on logit(p_hat) by maximum likelihood; slope 1 and
-  intercept 0 mean calibrated, slope < 1 over-confident. Calibration-in-the-large is
+  probability of the predicted class (binary: max(p, 1 - p)); 15 equal-width bins over
+  [0, 1]; ECE = sum_b (n_b / n) |accuracy_b - confidence_b|.
+- Cox (1958) calibration, binary: regress y on logit(p_hat) by maximum likelihood; slope 1
+  and intercept 0 mean calibrated, slope < 1 over-confident. Calibration-in-the-large is
   mean(y) - mean(p_hat).
-- Temperature scaling: p = sigmoid(z / T) with T minimising the log loss. Fitted on
-  held-out logits by two-fold cross-fitting on the test rows (fit T on one half, apply
-  to the other), so the "after" figures are never scored on the rows T was fitted on.
+- Temperature scaling: p = softmax(z / T) (binary: sigmoid(z / T)) with T minimising the
+  log loss. Fitted on held-out logits by two-fold cross-fitting on the test rows (fit T
+  on one half, apply it to the other), so the "after" figures never score the rows T was
+  fitted on.
 """
 
 from __future__ import annotations
@@ -23,10 +27,28 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
+def _proba_matrix(proba: np.ndarray) -> np.ndarray:
+    """(n,) probabilities of class 1 -> (n, 2); (n, K) unchanged."""
+    proba = np.asarray(proba, dtype=np.float64)
+    return np.column_stack([1.0 - proba, proba]) if proba.ndim == 1 else proba
+
+
+def _logit_matrix(logit: np.ndarray) -> np.ndarray:
+    """(n,) log-odds -> (n, 2) logits [0, eta]; (n, K) unchanged."""
+    logit = np.asarray(logit, dtype=np.float64)
+    return np.column_stack([np.zeros_like(logit), logit]) if logit.ndim == 1 else logit
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def reliability(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> list[dict]:
     """Per-bin count, mean confidence and accuracy (empty bins omitted)."""
-    confidence = np.maximum(proba, 1.0 - proba)
-    correct = ((proba >= 0.5) == (y == 1)).astype(np.float64)
+    matrix = _proba_matrix(proba)
+    confidence = matrix.max(axis=1)
+    correct = (matrix.argmax(axis=1) == np.asarray(y, dtype=np.int64)).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
     rows = []
@@ -45,7 +67,7 @@ def ece(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
 
 def cox(y: np.ndarray, logit: np.ndarray, max_iter: int = 50) -> tuple[float, float]:
     """(intercept, slope) of the logistic regression of y on the predicted logit; NaN
-    when it does not exist (the predicted logits separate the classes)."""
+    when it does not exist (the predicted logits separate the classes). Binary only."""
     X = np.column_stack([np.ones_like(logit), logit])
     beta = np.zeros(2)
     for _ in range(max_iter):
@@ -65,23 +87,30 @@ def cox(y: np.ndarray, logit: np.ndarray, max_iter: int = 50) -> tuple[float, fl
 
 
 def fit_temperature(logit: np.ndarray, y: np.ndarray) -> float:
-    """T > 0 minimising the mean log loss of sigmoid(logit / T)."""
+    """T > 0 minimising the mean log loss of softmax(logit / T) (binary: sigmoid)."""
+    z = _logit_matrix(logit)
+    labels = np.asarray(y, dtype=np.int64)
+    picked = z[np.arange(len(labels)), labels]
+
     def loss(log_t: float) -> float:
-        z = logit / np.exp(log_t)
-        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+        t = np.exp(log_t)
+        return float(np.mean(np.logaddexp.reduce(z / t, axis=1) - picked / t))
 
     return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 6.0), method="bounded", options={"xatol": 1e-10}).x))
 
 
 def cross_fitted_temperature(logit: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
-    """Out-of-fold temperature-scaled probabilities and the mean of the two fitted T."""
+    """Out-of-fold temperature-scaled probabilities (the input's shape: binary (n,),
+    K classes (n, K)) and the mean of the two fitted temperatures."""
+    binary = np.asarray(logit).ndim == 1
+    z = _logit_matrix(logit)
     rng = np.random.default_rng(seed)
     fold = rng.permutation(len(y)) % 2
-    scaled = np.empty_like(logit, dtype=np.float64)
+    scaled = np.empty_like(z)
     temperatures = []
     for k in (0, 1):
         fit_rows, apply_rows = fold != k, fold == k
-        T = fit_temperature(logit[fit_rows], y[fit_rows])
+        T = fit_temperature(z[fit_rows], y[fit_rows])
         temperatures.append(T)
-        scaled[apply_rows] = _sigmoid(logit[apply_rows] / T)
-    return scaled, float(np.mean(temperatures))
+        scaled[apply_rows] = _softmax(z[apply_rows] / T)
+    return (scaled[:, 1] if binary else scaled), float(np.mean(temperatures))

@@ -70,11 +70,12 @@ def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -
         if not _shows_estimates(r):
             continue
         terms = (*datasets[r.dataset].feature_names, "intercept")
-        for k in range(r.coef.shape[0]):
+        row_classes = r.classes[len(r.classes) - r.coef.shape[0]:]  # binary (1,); K classes 1..K-1
+        for k, label in enumerate(row_classes):
             estimates = np.r_[r.coef[k], r.intercept[k]]
             errors = r.std_error[k] if r.std_error is not None else np.full(len(terms), np.nan)
             rows += [
-                {"dataset": r.dataset, "model": r.model, "class": k + 1, "term": t, "estimate": e, "std_error": s}
+                {"dataset": r.dataset, "model": r.model, "class": label, "term": t, "estimate": e, "std_error": s}
                 for t, e, s in zip(terms, estimates, errors)
             ]
     for ds in datasets.values():
@@ -87,14 +88,15 @@ def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -
     return pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS)
 
 
-def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.ndarray,
+                     classes: tuple[int, ...] = (1,)) -> pd.DataFrame:
     n, k = logits.shape
     return pd.DataFrame(
         {
             "dataset": dataset,
             "model": model,
             "row": np.repeat(np.arange(n), k),
-            "class": np.tile(np.arange(1, k + 1), n),
+            "class": np.tile(np.asarray(classes), n),
             "logit": logits.reshape(-1),
             "proba": proba.reshape(-1),
         }
@@ -104,7 +106,8 @@ def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.nda
 def predictions_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.DataFrame:
     """Test-set logits and probabilities: binary ``logit`` is the log-odds of class 1.
     Datasets with known truth add the generating log-odds as model ``truth``."""
-    parts = [_prediction_rows(r.dataset, r.model, r.test_logits, r.test_proba) for r in results if _shows_predictions(r)]
+    parts = [_prediction_rows(r.dataset, r.model, r.test_logits, r.test_proba, r.classes)
+             for r in results if _shows_predictions(r)]
     for ds in datasets.values():
         if ds.true_test_logits is not None:
             eta = ds.true_test_logits.reshape(-1, 1)

@@ -29,30 +29,49 @@ CALIBRATION_COLUMNS = ["dataset", "model", "scaling", "bin", "bin_lower", "bin_u
 
 
 def _scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Binary: ``proba`` (n,) of class 1. K classes: (n, K); Brier is the multi-class
+    Brier score (mean over rows of sum_k (p_k - 1[y = k])^2), AUC one-vs-rest, macro."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+    if proba.ndim == 1:
+        return {
+            "log_loss": float(log_loss(y, proba, labels=[0, 1])),
+            "brier": float(brier_score_loss(y, proba)),
+            "accuracy": float(np.mean((proba >= 0.5) == (y == 1))),
+            "roc_auc": float(roc_auc_score(y, proba)),
+        }
+    labels = np.arange(proba.shape[1])
+    onehot = (np.asarray(y, dtype=np.int64)[:, None] == labels[None, :]).astype(np.float64)
     return {
-        "log_loss": float(log_loss(y, proba, labels=[0, 1])),
-        "brier": float(brier_score_loss(y, proba)),
-        "accuracy": float(np.mean((proba >= 0.5) == (y == 1))),
-        "roc_auc": float(roc_auc_score(y, proba)),
+        "log_loss": float(log_loss(y, proba, labels=labels)),
+        "brier": float(np.mean(np.sum((proba - onehot) ** 2, axis=1))),
+        "accuracy": float(np.mean(proba.argmax(axis=1) == y)),
+        "roc_auc": float(roc_auc_score(y, proba, multi_class="ovr", labels=labels)),
     }
 
 
 def _calibration(y: np.ndarray, logit: np.ndarray, proba: np.ndarray, seed: int) -> dict[str, float]:
     from sklearn.metrics import log_loss
 
-    intercept, slope = calibration.cox(y, logit)
     scaled, temperature = calibration.cross_fitted_temperature(logit, y, seed)
-    return {
-        "ece": calibration.ece(proba, y),
-        "cox_intercept": intercept,
-        "cox_slope": slope,
-        "calibration_in_the_large": float(np.mean(y) - np.mean(proba)),
+    values = {"ece": calibration.ece(proba, y)}
+    if proba.ndim == 1:  # Cox regression and calibration-in-the-large are binary notions
+        intercept, slope = calibration.cox(y, logit)
+        values |= {"cox_intercept": intercept, "cox_slope": slope,
+                   "calibration_in_the_large": float(np.mean(y) - np.mean(proba))}
+    labels = [0, 1] if proba.ndim == 1 else list(range(proba.shape[1]))
+    return values | {
         "temperature": temperature,
         "ece_temperature_scaled": calibration.ece(scaled, y),
-        "log_loss_temperature_scaled": float(log_loss(y, scaled, labels=[0, 1])),
+        "log_loss_temperature_scaled": float(log_loss(y, scaled, labels=labels)),
     }
+
+
+def _columns(r: FitResult) -> tuple[np.ndarray, np.ndarray]:
+    """Binary: the (n,) log-odds and probabilities of class 1. K classes: (n, K) each."""
+    if r.test_logits.shape[1] == 1:
+        return r.test_logits[:, 0], r.test_proba[:, 0]
+    return r.test_logits, r.test_proba
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -68,7 +87,7 @@ def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coeffi
         if r.status != "ok" or r.test_logits is None:
             continue
         ds = datasets[r.dataset]
-        logit, proba = r.test_logits[:, 0], r.test_proba[:, 0]
+        logit, proba = _columns(r)
         values = _scores(ds.y_test, proba) | _calibration(ds.y_test, logit, proba, seed)
         values |= {
             "fit_seconds_median": r.fit_seconds_median,
@@ -106,7 +125,8 @@ def calibration_frame(results: list[FitResult], datasets: dict[str, Dataset], se
         if r.status != "ok" or r.test_logits is None:
             continue
         y = datasets[r.dataset].y_test
-        scaled, _ = calibration.cross_fitted_temperature(r.test_logits[:, 0], y, seed)
-        for scaling, proba in (("none", r.test_proba[:, 0]), ("temperature", scaled)):
+        logit, proba = _columns(r)
+        scaled, _ = calibration.cross_fitted_temperature(logit, y, seed)
+        for scaling, proba in (("none", proba), ("temperature", scaled)):
             rows += [{"dataset": r.dataset, "model": r.model, "scaling": scaling, **b} for b in calibration.reliability(proba, y)]
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)

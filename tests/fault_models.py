@@ -33,7 +33,7 @@ class _Constant(Model):
 
     def result(self, **fields) -> FitResult:
         coef = self.coefficients()
-        return self.binary_result(
+        return self.logits_result(
             self.dataset,
             coef=coef,
             intercept=0.0,

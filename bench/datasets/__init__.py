@@ -11,6 +11,7 @@ from bench.datasets.dataset import Dataset, Truth, build
 from bench.datasets.sources import (
     csv_path,
     pixel_images,
+    code_classes,
     select_labels,
     shapes_arrays,
     sklearn_frame,
@@ -47,7 +48,9 @@ def _from_card(card: Card, seed: int) -> Dataset:
             where = str(path)
         if card.labels is not None:
             frame, labels = select_labels(frame, card.target, card.labels, where)
-        X, y, names = to_arrays(frame, card.target, card.features, where)
+        elif card.multiclass:
+            frame, labels = code_classes(frame, card.target, where)
+        X, y, names = to_arrays(frame, card.target, card.features, where, n_classes=len(labels))
         if card.images is not None:
             spec = card.images
             if X.shape[1] != spec["height"] * spec["width"]:

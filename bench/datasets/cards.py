@@ -26,6 +26,8 @@ A card::
     intercept = -0.5
 
     labels = [3, 8]                  # optional: the target values read as 0 and 1; other rows dropped
+    multiclass = true                # optional: K > 2 classes, the sorted target values coded 0..K-1
+                                     # (class 0, the smallest, is the reference of the contrasts)
 
     [images]                         # optional image view of the same rows, for the CNN
     from = "pixels"                  # the features are an h x w grayscale image
@@ -66,6 +68,7 @@ _TOP = {
     "penalty": ((dict,), "a table [penalty]"),
     "synthetic": ((dict,), "a table [synthetic]"),
     "labels": ((list,), "a list of the two target values read as 0 and 1"),
+    "multiclass": ((bool,), "true or false"),
     "images": ((dict,), "a table [images]"),
     "cnn": ((dict,), "a table [cnn]"),
 }
@@ -113,6 +116,7 @@ class Card:
     C: float
     synthetic: dict
     labels: tuple | None = None
+    multiclass: bool = False
     images: dict | None = None
     cnn: dict | None = None
 
@@ -189,6 +193,9 @@ def parse_card(path: Path) -> Card:
     labels = raw.get("labels")
     if labels is not None and (len(labels) != 2 or len(set(map(repr, labels))) != 2):
         raise BenchInputError(f"{where}: field 'labels' must list two different target values, got {labels!r}")
+    multiclass = raw.get("multiclass", False)
+    if multiclass and labels is not None:
+        raise BenchInputError(f"{where}: 'labels' (a binary task) and 'multiclass = true' exclude each other")
     images = raw.get("images")
     if images is not None:
         for key in ("from", "height", "width", "size"):
@@ -218,6 +225,7 @@ def parse_card(path: Path) -> Card:
         C=C,
         synthetic=dict(raw.get("synthetic", {})),
         labels=tuple(labels) if labels is not None else None,
+        multiclass=multiclass,
         images=images,
         cnn=dict(cnn) if cnn is not None else None,
     )

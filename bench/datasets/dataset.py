@@ -48,8 +48,16 @@ class Dataset:
     # shape (n, 3, 200, 200); converted to float one batch at a time, never whole.
     images_train: np.ndarray | None = None
     images_test: np.ndarray | None = None
-    labels: tuple[str, str] = ("0", "1")  # what y = 0 and y = 1 stand for
+    labels: tuple[str, ...] = ("0", "1")  # what y = 0, 1, ... stand for; K = len(labels)
     cnn: dict = field(default_factory=dict)  # the card's [cnn] training settings
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.n_classes == 2
 
     @property
     def has_images(self) -> bool:
@@ -87,7 +95,7 @@ class Dataset:
             "split": self.split,
             "standardized": self.standardized,
             "images": None if self.images_train is None else "x".join(map(str, self.images_train.shape[1:])),
-            "labels": f"0 = {self.labels[0]}, 1 = {self.labels[1]}",
+            "labels": ", ".join(f"{i} = {label}" for i, label in enumerate(self.labels)),
             "description": self.description,
         }
 
@@ -108,7 +116,7 @@ def holdout_indices(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.
     """Stratified split: each class contributes round(test_fraction * n_class) test rows."""
     rng = np.random.default_rng(seed)
     test = []
-    for label in (0.0, 1.0):
+    for label in np.unique(y):
         idx = np.flatnonzero(y == label)
         rng.shuffle(idx)
         test.append(idx[: int(round(test_fraction * idx.size))])
@@ -133,7 +141,7 @@ def build(
     seed: int,
     truth: Truth | None = None,
     images: np.ndarray | None = None,
-    labels: tuple[str, str] = ("0", "1"),
+    labels: tuple[str, ...] = ("0", "1"),
     cnn: dict | None = None,
     where: str,
 ) -> Dataset:
@@ -145,9 +153,9 @@ def build(
     X_train, y_train = X[train_idx], y[train_idx]
     X_test, y_test = X[test_idx], y[test_idx]
     for part, part_y in (("training", y_train), ("test", y_test)):
-        if np.unique(part_y).size < 2:
+        if np.unique(part_y).size < len(labels):
             raise BenchInputError(
-                f"{where}: the {part} split has only one class; expected both 0 and 1 "
+                f"{where}: the {part} split lacks a class; expected all of {', '.join(labels)} "
                 f"(more rows, or a smaller/larger test fraction)"
             )
     if standardize:

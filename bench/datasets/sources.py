@@ -71,6 +71,22 @@ def select_labels(frame: pd.DataFrame, target: str, labels: tuple, where: str) -
     return kept.reset_index(drop=True), (str(negative), str(positive))
 
 
+def code_classes(frame: pd.DataFrame, target: str, where: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Code a K-class target as 0..K-1 in sorted order of its values (class 0 is the reference)."""
+    if target not in frame.columns:
+        raise BenchInputError(f"{where}: no target column {target!r}")
+    values = frame[target]
+    if values.isna().any():
+        raise BenchInputError(f"{where}: target {target!r} has missing values; expected a class label in every row")
+    classes = sorted(values.unique().tolist())
+    if len(classes) < 3:
+        raise BenchInputError(f"{where}: 'multiclass = true' needs 3 or more classes in {target!r}, found {len(classes)}")
+    coded = frame.copy()
+    coded[target] = values.map({c: float(i) for i, c in enumerate(classes)})
+    names = tuple(str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in classes)
+    return coded, names
+
+
 def pixel_images(X: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
     """Grayscale pixel features (n, height * width) -> uint8 images (n, 3, size, size).
 

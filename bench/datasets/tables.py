@@ -29,9 +29,10 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def to_arrays(
-    frame: pd.DataFrame, target: str, features: tuple[str, ...] | None, where: str
+    frame: pd.DataFrame, target: str, features: tuple[str, ...] | None, where: str, n_classes: int = 2
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Select the target and features; insist on finite numbers and a 0/1 target.
+    """Select the target and features; insist on finite numbers and a 0/1 target
+    (0..n_classes-1 for a multiclass target, already coded by ``code_classes``).
 
     Returns X of shape (n_samples, n_features), y of shape (n_samples,), names.
     """
@@ -75,6 +76,8 @@ def to_arrays(
             "expected a finite number"
         )
     y = data[:, 0]
+    if n_classes > 2:
+        return data[:, 1:], y, tuple(features)
     labels = set(np.unique(y).tolist())
     if not labels <= {0.0, 1.0}:
         odd = sorted(labels - {0.0, 1.0})[0]

@@ -26,13 +26,16 @@ from bench.datasets import Dataset
 class FitResult:
     """What one model produced on one dataset (see DESIGN.md, "FitResult").
 
-    coef : ndarray of shape (n_classes_out, n_features) or None
-        Binary models report one row: the log-odds coefficients of class 1.
-    intercept : ndarray of shape (n_classes_out,) or None
-    std_error : ndarray of shape (n_classes_out, n_features + 1) or None
+    coef : ndarray of shape (K - 1, n_features) or None
+        Binary models report one row: the log-odds coefficients of class 1. K classes:
+        the contrasts W_k - W_0 (class 0 the reference), the only identified quantities.
+    intercept : ndarray of shape (K - 1,) or None
+    std_error : ndarray of shape (K - 1, n_features + 1) or None
         Standard errors of [coef..., intercept] where the model gives them.
-    test_logits : ndarray of shape (n_test, n_classes_out); binary: log-odds of class 1.
-    test_proba : ndarray of shape (n_test, n_classes_out); binary: P(y = 1).
+    test_logits : binary (n_test, 1), the log-odds of class 1; K classes (n_test, K),
+        z_k - z_0 (column 0 is zero).
+    test_proba : binary (n_test, 1), P(y = 1); K classes (n_test, K), the softmax.
+    classes : the class code of each column of test_logits (binary (1,)).
     loglik : train log-likelihood at the fitted parameters (unpenalised).
     """
 
@@ -54,6 +57,7 @@ class FitResult:
     predict_seconds: float = float("nan")
     predict_seconds_median: float = float("nan")
     repeats: int = 0
+    classes: tuple[int, ...] = (1,)  # the class code of each column of test_logits
     exact: bool = True  # solves the dataset's convex objective, so must agree with the others
     extra: dict = field(default_factory=dict)
 
@@ -65,11 +69,28 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         return np.exp(-np.logaddexp(0.0, -z))
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (n, K) logits."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def loglik(y: np.ndarray, contrasts: np.ndarray) -> float:
+    """Log-likelihood sum_i log P(y_i) from logit contrasts (n, K-1) (binary: log-odds (n, 1)):
+    log P(y = k) = c_k - log(1 + sum_j exp(c_j)) with c_0 = 0. Binary: y eta - log(1 + e^eta)."""
+    c = np.asarray(contrasts, dtype=np.float64)
+    c = c.reshape(len(y), -1)
+    z = np.hstack([np.zeros((c.shape[0], 1)), c])  # (n, K)
+    with np.errstate(invalid="ignore", over="ignore"):
+        log_norm = np.logaddexp.reduce(z, axis=1)
+        return float(np.sum(z[np.arange(len(y)), np.asarray(y, dtype=np.int64)] - log_norm))
+
+
 def binary_loglik(y: np.ndarray, logits: np.ndarray) -> float:
     """sum_i y_i * eta_i - log(1 + exp(eta_i)): the Bernoulli log-likelihood on the logit scale."""
-    eta = np.asarray(logits, dtype=np.float64).reshape(-1)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+    return loglik(y, np.asarray(logits, dtype=np.float64).reshape(-1, 1))
 
 
 class Model(abc.ABC):
@@ -104,24 +125,41 @@ class Model(abc.ABC):
     def synchronize(self) -> None:
         """Wait for asynchronous work (a CUDA stream) before the clock is read."""
 
-    def binary_result(
+    def logits_result(
         self,
         dataset: Dataset,
-        coef: np.ndarray,
-        intercept: float,
         test_logits: np.ndarray,
         train_logits: np.ndarray,
+        coef: np.ndarray | None = None,
+        intercept: np.ndarray | float | None = None,
         **fields,
     ) -> FitResult:
-        """A FitResult for a binary model from its own coefficients and logits."""
-        test_logits = np.asarray(test_logits, dtype=np.float64).reshape(-1, 1)
+        """A FitResult from a model's own logits (and coefficients, for a linear model).
+
+        Binary: ``test_logits`` (m,) or (m, 1) are log-odds of class 1; ``coef`` (p,).
+        K classes: logit contrasts z_k - z_0 for k = 1..K-1, shape (m, K-1); ``coef`` the
+        contrasts W_k - W_0, shape (K-1, p), ``intercept`` (K-1,). Only contrasts are
+        identified; class 0 is the reference, as in statsmodels' MNLogit.
+        """
+        k = dataset.n_classes - 1
+        test = np.asarray(test_logits, dtype=np.float64).reshape(-1, k)
+        train = np.asarray(train_logits, dtype=np.float64).reshape(-1, k)
+        if k == 1:
+            test_logits, test_proba, classes = test, sigmoid(test), (1,)
+        else:  # one column per class, the reference's logit 0
+            test_logits = np.hstack([np.zeros((test.shape[0], 1)), test])
+            test_proba, classes = softmax(test_logits), tuple(range(dataset.n_classes))
+        if coef is not None:
+            coef = np.asarray(coef, dtype=np.float64).reshape(k, -1)
+            intercept = np.asarray(intercept, dtype=np.float64).reshape(k)
         return FitResult(
             model=self.name,
             dataset=dataset.name,
-            coef=np.asarray(coef, dtype=np.float64).reshape(1, -1),
-            intercept=np.array([float(intercept)]),
+            coef=coef,
+            intercept=intercept,
             test_logits=test_logits,
-            test_proba=sigmoid(test_logits),
-            loglik=binary_loglik(dataset.y_train, train_logits),
+            test_proba=test_proba,
+            loglik=loglik(dataset.y_train, train),
+            classes=classes,
             **fields,
         )

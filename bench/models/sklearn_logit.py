@@ -45,19 +45,29 @@ class SklearnLogit(Model):
             self.estimator.fit(self.dataset.X_train, self.dataset.y_train)
         self.warnings = [str(w.message).splitlines()[0] for w in caught]
 
+    def _contrasts(self, X):
+        """Binary: the log-odds (m,). K classes: scores of class k >= 1 minus class 0's (m, K-1);
+        scikit-learn's symmetric multinomial identifies only these differences."""
+        scores = self.estimator.decision_function(X)
+        return scores if scores.ndim == 1 else scores[:, 1:] - scores[:, :1]
+
     def predict(self) -> None:
-        self.test_logits = self.estimator.decision_function(self.dataset.X_test)
+        self.test_logits = self._contrasts(self.dataset.X_test)
 
     def result(self) -> FitResult:
         est, ds = self.estimator, self.dataset
         n_iter = int(np.max(est.n_iter_))
         converged = n_iter < MAX_ITER and not self.warnings
-        return self.binary_result(
+        if ds.is_binary:
+            coef, intercept = est.coef_[0], est.intercept_[0]
+        else:
+            coef, intercept = est.coef_[1:] - est.coef_[0], est.intercept_[1:] - est.intercept_[0]
+        return self.logits_result(
             ds,
-            coef=est.coef_[0],
-            intercept=est.intercept_[0],
+            coef=coef,
+            intercept=intercept,
             test_logits=self.test_logits,
-            train_logits=est.decision_function(ds.X_train),
+            train_logits=self._contrasts(ds.X_train),
             n_iter=n_iter,
             converged=converged,
             solver=f"sklearn {self.solver}",

@@ -1,16 +1,26 @@
 """statsmodels logistic regression: the statistical reference.
 
-Unpenalised: ``Logit(y, [1, X]).fit(method="newton")``, with standard errors.
+Unpenalised: ``Logit(y, [1, X]).fit(method="newton")`` (K classes: ``MNLogit``, class 0
+the reference), with standard errors.
 
 L2: statsmodels' ``Logit.fit_regularized`` is L1 only, and
-``GLM.fit_regularized(L1_wt=0)`` stops ~3e-5 short of the ridge optimum (DESIGN.md).
-So L2 uses statsmodels' penalised-likelihood machinery on ``Logit``
-(``PenalizedMixin`` with an ``L2`` penalty) and Newton's method, which reaches the
-optimum to ~1e-15 (measured on breast_cancer). The mapping: statsmodels maximises
-loglike - pen_weight * sum(weight_j * beta_j^2); dividing scikit-learn's objective by C
-gives loglike - 1/(2C) ||w||^2, so pen_weight = 1 / (2C) and weight 0 at the constant.
-No standard errors are reported for the penalised fit: the inverse penalised Hessian
-is not the MLE's covariance.
+``GLM.fit_regularized(L1_wt=0)`` stops ~1e-3 short of the ridge optimum (DESIGN.md,
+tests/test_agreement.py). So L2 uses statsmodels' penalised-likelihood machinery
+(``PenalizedMixin``) and Newton's method, which reaches the optimum to ~1e-15.
+
+The mapping, binary: statsmodels maximises loglike - pen_weight * sum_j w_j beta_j^2;
+scikit-learn's objective divided by C is loglike - 1/(2C) ||w||^2, so pen_weight = 1/(2C)
+with weight 0 at the constant.
+
+K classes: scikit-learn penalises every class row, 1/2 sum_{k=0}^{K-1} ||W_k||^2, in a
+parameterisation where only the contrasts D_k = W_k - W_0 are identified; at the optimum
+the free common shift makes sum_k W_k = 0, and the penalty in contrasts is
+sum_k ||D_k||^2 - ||sum_k D_k||^2 / K (k = 1..K-1), a quadratic form
+(I - 11^T/K) (x) I_p on the MNLogit weights. ``SymmetricL2`` below is that penalty, so
+MNLogit solves scikit-learn's multinomial objective exactly; pen_weight = 1/(2C) again.
+
+No standard errors are reported for penalised fits: the inverse penalised Hessian is
+not the MLE's covariance.
 """
 
 from __future__ import annotations
@@ -25,32 +35,60 @@ MAX_ITER = 100
 TOL = 1e-12  # Newton's parameter-change criterion; it converges quadratically
 
 
+def _symmetric_penalty_class():
+    from statsmodels.base._penalties import Penalty
+
+    class SymmetricL2(Penalty):
+        """theta^T Q theta for MNLogit's flattened params (column-major (p+1, K-1), constant first)."""
+
+        def __init__(self, n_exog: int, n_classes: int) -> None:
+            super().__init__(weights=1.0)
+            exog_weights = np.ones(n_exog)
+            exog_weights[0] = 0.0  # intercepts are not penalised
+            between = np.eye(n_classes - 1) - np.full((n_classes - 1, n_classes - 1), 1.0 / n_classes)
+            self.Q = np.kron(between, np.diag(exog_weights))  # blocks per class, as params are stacked
+
+        def func(self, params):
+            return float(params @ self.Q @ params)
+
+        def deriv(self, params):
+            return 2.0 * self.Q @ params
+
+        def deriv2(self, params):
+            return 2.0 * self.Q
+
+    return SymmetricL2
+
+
 class StatsmodelsLogit(Model):
     name = "statsmodels_logit"
-    description = "statsmodels Logit (Newton); L2 via PenalizedMixin + L2 penalty"
+    description = "statsmodels Logit / MNLogit (Newton); L2 via PenalizedMixin"
 
     def prepare(self, dataset, config) -> None:
         import statsmodels.api as sm
         from statsmodels.base._penalized import PenalizedMixin
         from statsmodels.base._penalties import L2
-        from statsmodels.discrete.discrete_model import Logit
+        from statsmodels.discrete.discrete_model import Logit, MNLogit
 
         self.dataset = dataset
         # constant first, as statsmodels users write it
         self.design_train = sm.add_constant(dataset.X_train, has_constant="add")
         self.design_test = sm.add_constant(dataset.X_test, has_constant="add")
+        base = Logit if dataset.is_binary else MNLogit
         if dataset.penalty == "l2":
-            weights = np.ones(self.design_train.shape[1])
-            weights[0] = 0.0  # the intercept is not penalised
+            if dataset.is_binary:
+                penalty = L2(weights=np.r_[0.0, np.ones(dataset.n_features)])  # the intercept is not penalised
+            else:
+                penalty = _symmetric_penalty_class()(dataset.n_features + 1, dataset.n_classes)
 
-            class PenalizedLogit(PenalizedMixin, Logit):
+            class Penalized(PenalizedMixin, base):
                 pass
 
-            self.make_model = lambda: PenalizedLogit(
-                dataset.y_train, self.design_train, penal=L2(weights=weights), pen_weight=1.0 / (2.0 * dataset.C)
+            self.make_model = lambda: Penalized(
+                dataset.y_train, self.design_train, penal=penalty, pen_weight=1.0 / (2.0 * dataset.C)
             )
         else:
-            self.make_model = lambda: Logit(dataset.y_train, self.design_train)
+            self.make_model = lambda: base(dataset.y_train, self.design_train)
 
     def fit(self) -> None:
         with warnings.catch_warnings(record=True) as caught:
@@ -58,25 +96,30 @@ class StatsmodelsLogit(Model):
             self.fitted = self.make_model().fit(method="newton", maxiter=MAX_ITER, tol=TOL, disp=0)
         self.warnings = [str(w.message).splitlines()[0] for w in caught]
 
+    def _params(self) -> np.ndarray:
+        """(p + 1, K - 1): column k-1 holds [intercept, coef...] of contrast k (binary: one column)."""
+        return np.asarray(self.fitted.params).reshape(self.design_train.shape[1], -1, order="F")
+
     def predict(self) -> None:
-        self.test_logits = self.design_test @ self.fitted.params
+        self.test_logits = self.design_test @ self._params()  # (m, K-1)
 
     def result(self) -> FitResult:
-        params, ds = np.asarray(self.fitted.params), self.dataset
+        params, ds = self._params(), self.dataset
         std_error = None
         if ds.penalty == "none":
-            bse = np.asarray(self.fitted.bse)
-            std_error = np.r_[bse[1:], bse[0]].reshape(1, -1)  # [coef..., intercept]
+            bse = np.asarray(self.fitted.bse).reshape(params.shape, order="F")
+            std_error = np.c_[bse[1:].T, bse[0]]  # (K-1, p+1): [coef..., intercept]
         retvals = self.fitted.mle_retvals
-        return self.binary_result(
+        return self.logits_result(
             ds,
-            coef=params[1:],
+            coef=params[1:].T,
             intercept=params[0],
             test_logits=self.test_logits,
             train_logits=self.design_train @ params,
             std_error=std_error,
             n_iter=int(retvals.get("iterations", 0)),
             converged=bool(retvals.get("converged", False)) and not self.warnings,
-            solver="statsmodels newton" + (" (penalized L2)" if ds.penalty == "l2" else ""),
+            solver=f"statsmodels {'Logit' if ds.is_binary else 'MNLogit'} newton"
+            + (" (penalized L2)" if ds.penalty == "l2" else ""),
             message="; ".join(dict.fromkeys(self.warnings)),
         )

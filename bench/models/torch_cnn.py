@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bench.models.base import FitResult, Model, binary_loglik
+from bench.models.base import FitResult, Model
 from bench.models.losses import loss_equivalence
 
 DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
@@ -52,7 +52,7 @@ class TorchCNN(Model):
         self.settings = DEFAULTS | dataset.cnn | config.cnn_overrides()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.net = Net().to(self.device)
+            self.net = Net(n_classes=dataset.n_classes).to(self.device)  # K logits for K classes
         self.initial_state = copy.deepcopy(self.net.state_dict())
         # uint8 copies (the Dataset's arrays are read-only); (n, 3, 200, 200)
         self.images_train = torch.tensor(dataset.images_train)
@@ -122,14 +122,12 @@ class TorchCNN(Model):
         start = time.perf_counter()
         self._evaluate(self.images_test)
         inference_seconds = time.perf_counter() - start
-        difference = lambda z: z[:, 1].astype(np.float64) - z[:, 0].astype(np.float64)  # noqa: E731
-        test_logits = difference(self.test_logits2)
-        result = FitResult(
-            model=self.name,
-            dataset=ds.name,
-            test_logits=test_logits.reshape(-1, 1),
-            test_proba=1.0 / (1.0 + np.exp(-test_logits.reshape(-1, 1))),
-            loglik=binary_loglik(ds.y_train, difference(train_logits2)),
+        # log-odds against class 0, z_k - z_0, in float64: what every model reports
+        contrasts = lambda z: z[:, 1:].astype(np.float64) - z[:, :1].astype(np.float64)  # noqa: E731
+        result = self.logits_result(
+            ds,
+            test_logits=contrasts(self.test_logits2),
+            train_logits=contrasts(train_logits2),
             n_iter=self.settings["epochs"],
             converged=None,
             solver=f"SGD lr {self.settings['lr']:g} momentum {self.settings['momentum']:g} "
@@ -141,7 +139,8 @@ class TorchCNN(Model):
             "inference_images_per_second": self.images_test.shape[0] / inference_seconds,
         }
         result.extra["images_trained"] = self.images_trained
-        result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))
+        if ds.is_binary:  # BCEWithLogitsLoss(z1 - z0) is the two-class identity
+            result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))
         features = self._feature_dataset(train_features, self.test_features)
         result.extra["derived_dataset"] = features
         result.extra["derived_results"] = self._fc3_results(features)
@@ -169,29 +168,34 @@ class TorchCNN(Model):
 
     def _fc3_results(self, features) -> list[FitResult]:
         """fc3 as trained, and fc3 refit alone on the frozen features (float64, Newton)."""
-        from bench.models.torch_softmax2 import contrast, fit_two_logit
+        from bench.models.torch_softmax2 import contrasts, fit_two_logit
 
         torch = self.torch
         out = []
         fc3 = copy.deepcopy(self.net.fc3).to("cpu", torch.float64)
+        # two logits with L2 on both rows at lambda2 = 2 lambda solve the binary objective at
+        # lambda (torch_softmax2's docstring); K > 2 classes: the symmetric multinomial
+        # objective that the linear models fit, at lambda itself
+        lam = (2.0 if features.is_binary else 1.0) * features.l2_lambda
         for model, refit in (("torch_cnn_fc3", False), ("torch_cnn_fc3_refit", True)):
             seconds, outcome = float("nan"), None
             if refit:
                 start = time.perf_counter()
                 outcome = fit_two_logit(fc3, torch.from_numpy(features.X_train.copy()),
                                         torch.tensor(features.y_train, dtype=torch.int64),
-                                        2.0 * features.l2_lambda, reset=False)
+                                        lam, reset=False)
                 seconds = time.perf_counter() - start
-            coef, intercept = contrast(fc3)
-            result = self.binary_result(
+            coef, intercept = contrasts(fc3)  # (K-1, 84), (K-1,)
+            result = self.logits_result(
                 features,
                 coef=coef,
                 intercept=intercept,
-                test_logits=features.X_test @ coef + intercept,
-                train_logits=features.X_train @ coef + intercept,
+                test_logits=features.X_test @ coef.T + intercept,
+                train_logits=features.X_train @ coef.T + intercept,
                 n_iter=outcome.n_iter if outcome else None,
                 converged=outcome.converged if outcome else None,
-                solver="fc3 refit by Newton, float64, C' = C/2 on two logits" if refit else "fc3 as trained by SGD (w1 - w0)",
+                solver=("fc3 refit by Newton, float64" + (", C' = C/2 on two logits" if features.is_binary else ""))
+                if refit else "fc3 as trained by SGD (W_k - W_0)",
                 message=outcome.message if outcome else "",
                 exact=refit,
                 fit_seconds=seconds,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bench.models import newton
 from bench.models.base import FitResult
+from bench.models.torch_softmax2 import contrasts, fit_two_logit
 from bench.models.torch_tabular import TorchTabular
 
 MAX_ITER = 100
@@ -26,12 +27,16 @@ DECREMENT_TOL = 1e-20
 
 class TorchLinear(TorchTabular):
     name = "torch_linear"
-    description = "torch nn.Linear(p, 1) + BCEWithLogitsLoss, float64, Newton"
+    description = "torch nn.Linear(p, 1) + BCEWithLogitsLoss (K classes: nn.Linear(p, K) + CrossEntropyLoss), float64, Newton"
+
+    def label_dtype_for(self, dataset) -> str:
+        return "float64" if dataset.is_binary else "int64"
 
     def build_module(self, n_features: int):
         self.lam = self.dataset.l2_lambda
         self.loss_fn = self.torch.nn.BCEWithLogitsLoss(reduction="mean")
-        return self.torch.nn.Linear(n_features, 1, dtype=self.torch.float64, device=self.device)
+        outputs = 1 if self.dataset.is_binary else self.dataset.n_classes
+        return self.torch.nn.Linear(n_features, outputs, dtype=self.torch.float64, device=self.device)
 
     def objective(self):
         """Mean BCE + lambda/2 ||w||^2 at the module's current parameters."""
@@ -53,6 +58,12 @@ class TorchLinear(TorchTabular):
         return H
 
     def fit(self) -> None:
+        if not self.dataset.is_binary:
+            # K logits, CrossEntropyLoss, lambda/2 sum_k ||W_k||^2 on every row: scikit-learn's
+            # symmetric multinomial objective (divided by C n); reported as contrasts W_k - W_0
+            outcome = fit_two_logit(self.module, self.X_train, self.y_train, self.lam)
+            self.n_iter, self.converged, self.message = outcome.n_iter, outcome.converged, outcome.message
+            return
         with self.torch.no_grad():
             self.module.weight.zero_()
             self.module.bias.zero_()
@@ -60,16 +71,23 @@ class TorchLinear(TorchTabular):
                                   max_iter=MAX_ITER, decrement_tol=DECREMENT_TOL)
         self.n_iter, self.converged, self.message = outcome.n_iter, outcome.converged, outcome.message
 
+    def _contrasts(self, X):
+        """Logits of class k >= 1 minus class 0's (binary: the one logit), (m, K-1)."""
+        z = self.module(X)  # (m, 1) or (m, K)
+        return (z if self.dataset.is_binary else z[:, 1:] - z[:, :1]).cpu().numpy()
+
     def predict(self) -> None:
         with self.torch.no_grad():
-            self.test_logits = self.module(self.X_test).squeeze(1).cpu().numpy()  # (m,)
+            self.test_logits = self._contrasts(self.X_test)
 
     def result(self) -> FitResult:
         with self.torch.no_grad():
-            train_logits = self.module(self.X_train).squeeze(1).cpu().numpy()
-            coef = self.module.weight.detach().cpu().numpy()[0]
-            intercept = float(self.module.bias.detach().cpu()[0])
-        return self.binary_result(
+            train_logits = self._contrasts(self.X_train)
+        coef, intercept = (
+            (self.module.weight.detach().cpu().numpy(), self.module.bias.detach().cpu().numpy())
+            if self.dataset.is_binary else contrasts(self.module)
+        )
+        return self.logits_result(
             self.dataset,
             coef=coef,
             intercept=intercept,
@@ -77,6 +95,7 @@ class TorchLinear(TorchTabular):
             train_logits=train_logits,
             n_iter=self.n_iter,
             converged=self.converged,
-            solver="torch Newton (float64, closed-form Hessian)",
+            solver="torch Newton (float64, closed-form Hessian)" if self.dataset.is_binary
+            else "torch Newton, K logits (closed-form Hessian, pseudo-inverse steps)",
             message=self.message,
         )

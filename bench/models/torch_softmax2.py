@@ -50,6 +50,13 @@ def fit_two_logit(module, X, y, lam: float, *, reset: bool = True) -> newton.New
     return newton.minimize(objective, [module.weight, module.bias], hessian, max_iter=MAX_ITER, singular_ok=True)
 
 
+def contrasts(module) -> tuple[np.ndarray, np.ndarray]:
+    """(W_k - W_0 for k >= 1, b_k - b_0) of a K-output linear layer: (K-1, p), (K-1,)."""
+    W = module.weight.detach().double().cpu().numpy()
+    b = module.bias.detach().double().cpu().numpy()
+    return W[1:] - W[0], b[1:] - b[0]
+
+
 def contrast(module) -> tuple[np.ndarray, float]:
     """(w1 - w0, b1 - b0) of a two-output linear layer, as float64 numpy."""
     W = module.weight.detach().double().cpu().numpy()
@@ -62,6 +69,11 @@ class TorchSoftmax2(TorchTabular):
     description = "torch nn.Linear(p, 2) + CrossEntropyLoss, float64, Newton; reports w1 - w0"
 
     label_dtype = "int64"  # class indices for CrossEntropyLoss
+
+    def supports(self, dataset) -> tuple[bool, str]:
+        if not dataset.is_binary:
+            return False, "two logits for two classes; torch_linear fits K classes with K logits"
+        return True, ""
 
     def build_module(self, n_features: int):
         self.lam2 = 2.0 * self.dataset.l2_lambda  # see the module docstring: C' = C / 2
@@ -77,7 +89,7 @@ class TorchSoftmax2(TorchTabular):
 
     def result(self) -> FitResult:
         coef, intercept = contrast(self.module)
-        return self.binary_result(
+        return self.logits_result(
             self.dataset,
             coef=coef,
             intercept=intercept,
