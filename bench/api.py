@@ -43,6 +43,7 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
     fits = compare.fits_frame(results)
     coefficients = compare.coefficients_frame(results, by_name)
     predictions = compare.predictions_frame(results, by_name)
+    effects = compare.effects_frame(results, by_name)
     run_info = {
         "report_format_version": provenance.REPORT_FORMAT_VERSION,
         "config": config.to_dict(),
@@ -64,9 +65,10 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
         fits=fits,
         coefficients=coefficients,
         predictions=predictions,
-        agreement=compare.agreement_frame(fits, coefficients, predictions),
+        agreement=compare.agreement_frame(fits, coefficients, predictions, effects),
         metrics=metrics.metrics_frame(results, by_name, coefficients, config.seed),
         calibration=metrics.calibration_frame(results, by_name, config.seed),
         losses=compare.losses_frame(results),
+        effects=effects,
         run_info=run_info,
     )

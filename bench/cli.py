@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds)")
     hist.add_argument("--out", type=Path, default=Path("reports/history.html"), help="default: reports/history.html")
 
+    # --- penalty path (bench/path.py, bench/path_report.py) ---
+    path = sub.add_parser("path", help="fit every linear model along a log grid of C; plot the paths")
+    path.add_argument("--dataset", required=True, help="one dataset name (see `datasets`); its penalty becomes L2 at each C")
+    path.add_argument("--models", type=_names, default=("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2"),
+                      help="comma-separated (default: sklearn_logit,statsmodels_logit,torch_linear,torch_softmax2)")
+    path.add_argument("--C-grid", dest="C_grid", default="1e-3:1e3:13",
+                      help="LOW:HIGH:N, N log-spaced values of C from LOW to HIGH inclusive (default: 1e-3:1e3:13)")
+    path.add_argument("--out", type=Path, help="report directory (default: reports/path-<dataset>)")
+    path.add_argument("--seed", type=int, default=0, help="seed for the split (default: 0)")
+    path.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
+    path.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    # --- end penalty path ---
+
     sub.add_parser("datasets", help="list the dataset cards")
     sub.add_parser("shapes", help="the seed CNN's layer-by-layer shape trace and parameter count")
     sub.add_parser("models", help="list the models")
@@ -131,6 +144,23 @@ def cmd_history(args) -> int:
     return 0
 
 
+# --- penalty path ---
+def cmd_path(args) -> int:
+    from bench import path, path_report
+
+    grid = path.parse_grid(args.C_grid)
+    run = path.run(args.dataset, grid, args.models, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    out = path_report.write(run, args.out or Path(f"reports/path-{run.dataset}"))
+    print(f"path written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'path.md'}")
+    for row in run.failed.itertuples():
+        print(f"failed: {row.model} at C = {row.C:g}: {row.message}", file=sys.stderr)
+    for row in run.disagreements.itertuples():
+        print(f"FAIL: {row.model_a} vs {row.model_b} at C = {row.C:g}: max |difference| {row.max_abs_diff:.3g} "
+              f"> {row.tolerance:g}", file=sys.stderr)
+    return 0 if run.ok else 1
+# --- end penalty path ---
+
+
 def cmd_datasets(args) -> int:
     from bench import datasets
 
@@ -156,7 +186,8 @@ def cmd_shapes(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "history": cmd_history, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes}
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "history": cmd_history, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes,
+            "path": cmd_path}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,8 @@ from bench.datasets import Dataset
 from bench.models.base import FitResult
 
 FITS_COLUMNS = ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik"]
-COEFFICIENT_COLUMNS = ["dataset", "model", "class", "term", "estimate", "std_error"]
+COEFFICIENT_COLUMNS = ["dataset", "model", "class", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"]
+EFFECT_COLUMNS = ["dataset", "model", "class", "term", "ame", "std_error"]
 PREDICTION_COLUMNS = ["dataset", "model", "row", "class", "logit", "proba"]
 AGREEMENT_COLUMNS = ["dataset", "model_a", "model_b", "quantity", "max_abs_diff", "rel_diff"]
 METRIC_COLUMNS = ["dataset", "model", "metric", "value"]
@@ -85,7 +86,29 @@ def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -
                 {"dataset": ds.name, "model": TRUTH, "class": 1, "term": t, "estimate": e, "std_error": np.nan}
                 for t, e in zip((*ds.feature_names, "intercept"), estimates)
             ]
-    return pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS[:6])
+    # Wald inference where a standard error exists (unpenalised fits): z = estimate / SE,
+    # two-sided normal p-value, 95 % interval; empty otherwise
+    from bench.inference import wald_table
+
+    wald = wald_table(frame["estimate"].to_numpy(dtype=float), frame["std_error"].to_numpy(dtype=float))
+    for column in ("z", "p_value", "ci_low", "ci_high"):
+        frame[column] = wald[column]
+    return frame[COEFFICIENT_COLUMNS]
+
+
+def effects_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.DataFrame:
+    """Average marginal effects dP(y = class)/dx_j averaged over the training rows, with
+    delta-method standard errors (unpenalised linear fits)."""
+    rows = []
+    for r in results:
+        if r.status != "ok" or "effects" not in r.extra:
+            continue
+        ame, se, classes = r.extra["effects"]
+        for k, label in enumerate(classes):
+            rows += [{"dataset": r.dataset, "model": r.model, "class": label, "term": t, "ame": a, "std_error": s}
+                     for t, a, s in zip(datasets[r.dataset].feature_names, ame[k], se[k])]
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
 def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.ndarray,
@@ -141,9 +164,11 @@ def _pairwise(part: pd.DataFrame, keys: list[str], value: str, quantity: str, da
     return rows
 
 
-def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame,
+                    effects: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every pair of models (itertools.combinations, in run order) on every quantity,
-    dataset by dataset in run order."""
+    dataset by dataset in run order. Standard errors and average marginal effects are
+    compared where both models report them (unpenalised fits)."""
     estimated = coefficients[coefficients["model"] != TRUTH]
     predictions = predictions[predictions["model"] != TRUTH]
     ok_fits = fits[fits["status"] == "ok"].assign(_key=0)
@@ -153,6 +178,12 @@ def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions:
         rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "logit", "logit", dataset)
         rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "proba", "proba", dataset)
         rows += _pairwise(ok_fits[ok_fits["dataset"] == dataset], ["_key"], "loglik", "loglik", dataset)
+        with_se = estimated[(estimated["dataset"] == dataset) & estimated["std_error"].notna()]
+        rows += _pairwise(with_se, ["class", "term"], "std_error", "std_error", dataset)
+        if effects is not None:
+            mine = effects[effects["dataset"] == dataset]
+            rows += _pairwise(mine, ["class", "term"], "ame", "ame", dataset)
+            rows += _pairwise(mine, ["class", "term"], "std_error", "ame_std_error", dataset)
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 

@@ -20,6 +20,7 @@ TABLES = {
     "metrics": compare.METRIC_COLUMNS,
     "calibration": CALIBRATION_COLUMNS,
     "losses": compare.LOSS_COLUMNS,
+    "effects": compare.EFFECT_COLUMNS,
 }
 
 
@@ -51,6 +52,7 @@ class Results:
     metrics: pd.DataFrame
     calibration: pd.DataFrame
     losses: pd.DataFrame
+    effects: pd.DataFrame
     run_info: dict = field(default_factory=dict)
 
     @property

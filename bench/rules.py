@@ -13,7 +13,7 @@ DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 DIRECTIONS = ("max", "drift", "lower_is_better", "higher_is_better", "ratio")
 # which quantities each table can be judged on
 QUANTITIES = {
-    "agreement": ("coef", "logit", "proba", "loglik"),
+    "agreement": ("coef", "logit", "proba", "loglik", "std_error", "ame", "ame_std_error"),
     "coefficients": ("estimate",),
     "metrics": (
         "log_loss", "brier", "accuracy", "roc_auc", "ece", "ece_temperature_scaled", "cox_slope",

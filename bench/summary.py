@@ -25,6 +25,16 @@ def agreement_with_verdict(agreement: pd.DataFrame, inexact: list[str] = ()) -> 
     return frame
 
 
+QUANTITY_NAMES = {"coef": "coefficients", "logit": "test logits", "proba": "probabilities",
+                  "loglik": "log-likelihood", "std_error": "standard errors", "ame": "marginal effects",
+                  "ame_std_error": "their standard errors"}
+
+
+def _quantities(checks: pd.DataFrame) -> str:
+    names = [QUANTITY_NAMES.get(q, q) for q in dict.fromkeys(checks["quantity"])]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 @dataclass
 class DatasetSummary:
     dataset: str
@@ -47,7 +57,7 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
             worst = checks.loc[checks["max_abs_diff"].idxmax()]
             entry = DatasetSummary(
                 dataset, "pass",
-                f"{', '.join(ok)} agree on coefficients, test logits, probabilities and log-likelihood; "
+                f"{', '.join(ok)} agree on {_quantities(checks)}; "
                 f"largest difference {worst['max_abs_diff']:.1e} ({worst['quantity']}, {worst['model_a']} vs "
                 f"{worst['model_b']}), tolerance {TOLERANCES[worst['quantity']]:.0e}: pass",
             )

@@ -109,9 +109,11 @@ def test_l2_agreement_table_within_tolerance(l2_run, dataset):
     results, _ = l2_run
     assert results.run_info["datasets"][dataset]["penalty"] == "l2"
     table = results.agreement[results.agreement["dataset"] == dataset]
-    # every pair of models x every quantity (coef, logit, proba, loglik)
-    assert len(table) == len(list(combinations(LINEAR_MODELS, 2))) * len(TOLERANCES)
-    assert set(table["quantity"]) == set(TOLERANCES)
+    # every pair of models x every point quantity; penalised fits carry no standard errors
+    # or marginal-effect SEs (the inverse penalised Hessian is not an MLE covariance)
+    point = {"coef", "logit", "proba", "loglik"}
+    assert len(table) == len(list(combinations(LINEAR_MODELS, 2))) * len(point)
+    assert set(table["quantity"]) == point
     for row in table.itertuples():
         assert row.max_abs_diff <= TOLERANCES[row.quantity], row
 

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+import bench.results
 from bench.html import render_html
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -59,7 +60,7 @@ def test_names_from_the_data_are_escaped(small_run):
     results = small_run
     renamed = type(results)(**{
         name: getattr(results, name).replace({"spector": hostile})
-        for name in ("fits", "coefficients", "predictions", "agreement", "metrics", "calibration", "losses")
+        for name in bench.results.TABLES
     }, run_info=results.run_info)
     text = render_html(renamed)
     assert hostile not in text

@@ -25,7 +25,8 @@ import bench.results
 # DESIGN.md, "Report files": the columns, spelled out here rather than imported.
 DESIGN_COLUMNS = {
     "fits.csv": ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik"],
-    "coefficients.csv": ["dataset", "model", "class", "term", "estimate", "std_error"],
+    # DESIGN.md's six, then the Wald columns the statistical-depth issue adds after them
+    "coefficients.csv": ["dataset", "model", "class", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"],
     "predictions.csv": ["dataset", "model", "row", "class", "logit", "proba"],
     "agreement.csv": ["dataset", "model_a", "model_b", "quantity", "max_abs_diff", "rel_diff"],
     "metrics.csv": ["dataset", "model", "metric", "value"],
@@ -88,16 +89,22 @@ def _aligned(frame: pd.DataFrame, keys: list[str], value: str, a: str, b: str) -
 def test_agreement_rows_are_recomputable_from_the_other_csvs(saved_small_run):
     fits, coefficients = read(saved_small_run, "fits.csv"), read(saved_small_run, "coefficients.csv")
     predictions, agreement = read(saved_small_run, "predictions.csv"), read(saved_small_run, "agreement.csv")
+    effects = read(saved_small_run, "effects.csv")
     sources = {
         "coef": (coefficients[coefficients["model"] != "truth"], ["class", "term"], "estimate"),
         "logit": (predictions, ["row", "class"], "logit"),
         "proba": (predictions, ["row", "class"], "proba"),
         "loglik": (fits.assign(key=0), ["key"], "loglik"),
+        "std_error": (coefficients[coefficients["std_error"].notna()], ["class", "term"], "std_error"),
+        "ame": (effects, ["class", "term"], "ame"),
+        "ame_std_error": (effects, ["class", "term"], "std_error"),
     }
     for dataset in ("spector", "synthetic"):
         models = fits[(fits["dataset"] == dataset) & (fits["status"] == "ok")]["model"].tolist()
         rows = agreement[agreement["dataset"] == dataset]
-        expected_keys = {(a, b, q) for a, b in combinations(models, 2) for q in sources}
+        # inference quantities exist for unpenalised fits only (spector), point ones everywhere
+        quantities = sources if dataset == "spector" else ("coef", "logit", "proba", "loglik")
+        expected_keys = {(a, b, q) for a, b in combinations(models, 2) for q in quantities}
         assert set(zip(rows["model_a"], rows["model_b"], rows["quantity"])) == expected_keys
         assert len(rows) == len(expected_keys)
         for row in rows.itertuples():
@@ -202,4 +209,5 @@ def test_report_directory_has_ordinary_permissions(small_run, tmp_path):
 
 def test_results_failed_is_empty_for_a_clean_run(small_run):
     assert small_run.failed.empty
-    assert len(small_run.agreement) == 2 * 3 * 4  # datasets x model pairs x quantities
+    # 3 model pairs x (4 point quantities on both datasets + 3 inference ones on unpenalised spector)
+    assert len(small_run.agreement) == 3 * (2 * 4 + 3)

@@ -122,6 +122,36 @@ class Model(abc.ABC):
     def result(self) -> FitResult:
         """Package what the last fit and predict produced."""
 
+    def attach_inference(self, result: FitResult, dataset: Dataset, cov: np.ndarray | None = None,
+                         effects: tuple[np.ndarray, np.ndarray] | None = None) -> FitResult:
+        """Standard errors and average marginal effects of an unpenalised linear fit.
+
+        ``cov``: the covariance of [coef..., intercept] per contrast row (from the model's
+        own Hessian); None means the closed form X~^T W X~ at the fitted coefficients.
+        ``effects``: (ame, std_error) from the model's own machinery; None means the
+        closed form (``bench.inference``). Penalised fits get neither: the inverse
+        penalised Hessian is not the covariance of an MLE, and is not presented as one.
+        """
+        from bench import inference
+
+        if dataset.penalty != "none" or result.coef is None or result.converged is False:
+            return result
+        X, coef, intercept = dataset.X_train, result.coef, result.intercept
+        binary = dataset.is_binary
+        if cov is None:
+            try:
+                cov = (inference.binary_covariance if binary else inference.multinomial_covariance)(X, coef, intercept)
+            except np.linalg.LinAlgError:  # a singular information matrix: no standard errors exist
+                result.message = "; ".join(m for m in (result.message, "singular information matrix: no standard errors") if m)
+                return result
+        if result.std_error is None:
+            result.std_error = np.sqrt(np.diag(cov)).reshape(coef.shape[0], -1)
+        if effects is None:
+            effects = (inference.binary_ame if binary else inference.multinomial_ame)(X, coef, intercept, cov)
+        ame, se = (np.atleast_2d(a) for a in effects)  # binary (1, p): class 1; K classes (K, p)
+        result.extra["effects"] = (ame, se, (1,) if binary else tuple(range(dataset.n_classes)))
+        return result
+
     def synchronize(self) -> None:
         """Wait for asynchronous work (a CUDA stream) before the clock is read."""
 

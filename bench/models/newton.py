@@ -71,9 +71,18 @@ def minimize(objective, params, hessian, *, max_iter: int = 100, decrement_tol: 
 
 
 def _line_search(objective, params, step: torch.Tensor, loss: float, decrement: float) -> None:
-    """The largest t in 1, 1/2, 1/4, ... with sufficient decrease (Armijo)."""
+    """The largest t in 1, 1/2, 1/4, ... with sufficient decrease (Armijo).
+
+    Near the optimum the decrease a step promises (about decrement / 2) falls below what
+    float64 can resolve in the loss (~64 eps |loss|), and Armijo's test becomes noise: a
+    solver that kept halving would stall a hair from the optimum with a gradient ~1e-8.
+    There the full Newton step is taken: it is inside the region of quadratic convergence.
+    """
     with torch.no_grad():
         start = _flat([p.detach() for p in params]).clone()
+        if decrement <= 64 * torch.finfo(torch.float64).eps * max(1.0, abs(loss)):
+            _assign(params, start - step)
+            return
         t = 1.0
         for _ in range(40):
             _assign(params, start - t * step)

@@ -62,7 +62,7 @@ class SklearnLogit(Model):
             coef, intercept = est.coef_[0], est.intercept_[0]
         else:
             coef, intercept = est.coef_[1:] - est.coef_[0], est.intercept_[1:] - est.intercept_[0]
-        return self.logits_result(
+        result = self.logits_result(
             ds,
             coef=coef,
             intercept=intercept,
@@ -73,3 +73,4 @@ class SklearnLogit(Model):
             solver=f"sklearn {self.solver}",
             message="; ".join(self.warnings),
         )
+        return self.attach_inference(result, ds)  # closed-form X~^T W X~ at scikit-learn's optimum

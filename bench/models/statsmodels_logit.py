@@ -110,7 +110,7 @@ class StatsmodelsLogit(Model):
             bse = np.asarray(self.fitted.bse).reshape(params.shape, order="F")
             std_error = np.c_[bse[1:].T, bse[0]]  # (K-1, p+1): [coef..., intercept]
         retvals = self.fitted.mle_retvals
-        return self.logits_result(
+        result = self.logits_result(
             ds,
             coef=params[1:].T,
             intercept=params[0],
@@ -123,3 +123,13 @@ class StatsmodelsLogit(Model):
             + (" (penalized L2)" if ds.penalty == "l2" else ""),
             message="; ".join(dict.fromkeys(self.warnings)),
         )
+        if ds.penalty == "none" and result.converged:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp on extreme rows
+                margins = self.fitted.get_margeff(at="overall", method="dydx")
+            ame = np.asarray(margins.margeff).reshape(-1, ds.n_features, order="F") if ds.is_binary \
+                else np.asarray(margins.margeff).T  # binary (1, p); MNLogit (p, K) -> (K, p)
+            se = np.asarray(margins.margeff_se).reshape(ame.shape, order="F") if ds.is_binary \
+                else np.asarray(margins.margeff_se).T
+            result.extra["effects"] = (ame, se, (1,) if ds.is_binary else tuple(range(ds.n_classes)))
+        return result

@@ -87,7 +87,7 @@ class TorchLinear(TorchTabular):
             (self.module.weight.detach().cpu().numpy(), self.module.bias.detach().cpu().numpy())
             if self.dataset.is_binary else contrasts(self.module)
         )
-        return self.logits_result(
+        result = self.logits_result(
             self.dataset,
             coef=coef,
             intercept=intercept,
@@ -99,3 +99,17 @@ class TorchLinear(TorchTabular):
             else "torch Newton, K logits (closed-form Hessian, pseudo-inverse steps)",
             message=self.message,
         )
+        if self.dataset.penalty != "none" or not self.dataset.is_binary:
+            # K classes: the multinomial block Hessian in contrasts (closed form)
+            return self.attach_inference(result, self.dataset)
+        from bench import inference
+
+        torch, X, y = self.torch, self.X_train, self.y_train
+
+        def total_nll(weight, bias):  # the SUM negative log-likelihood: its Hessian is the information
+            z = torch.func.functional_call(self.module, {"weight": weight, "bias": bias}, (X,)).squeeze(1)
+            return torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="sum")
+
+        cov = inference.torch_covariance(total_nll, [self.module.weight.detach(), self.module.bias.detach()])
+        effects = inference.torch_ame(self.dataset.X_train, coef, intercept, cov)  # autograd input gradients
+        return self.attach_inference(result, self.dataset, cov=cov, effects=effects)

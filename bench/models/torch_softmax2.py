@@ -89,7 +89,7 @@ class TorchSoftmax2(TorchTabular):
 
     def result(self) -> FitResult:
         coef, intercept = contrast(self.module)
-        return self.logits_result(
+        result = self.logits_result(
             self.dataset,
             coef=coef,
             intercept=intercept,
@@ -100,3 +100,4 @@ class TorchSoftmax2(TorchTabular):
             solver="torch Newton, 2 logits (pseudo-inverse steps)",
             message=self.outcome.message,
         )
+        return self.attach_inference(result, self.dataset)  # the contrast's closed-form information
