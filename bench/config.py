@@ -14,13 +14,14 @@ ALL_MODELS = (*LINEAR_MODELS, "torch_softmax2", "torch_cnn")
 # A suite is a named list of datasets and models plus how hard to time them.
 SUITES: dict[str, dict] = {
     "quick": {
-        "datasets": ("spector", "breast_cancer", "synthetic", "digits", "shapes"),
+        "datasets": ("spector", "breast_cancer", "synthetic", "digits", "shapes", "separated"),
         "models": ALL_MODELS,
         "repeats": 5,
         "cnn": {"epochs": 3},  # a short training run: the quick suite shows the plumbing
     },
     "standard": {
-        "datasets": ("spector", "breast_cancer", "synthetic", "synthetic_large", "digits", "shapes"),
+        "datasets": ("spector", "breast_cancer", "synthetic", "synthetic_large", "digits", "shapes", "separated",
+                     "iris", "wine", "anes96", "digits10"),
         "models": ALL_MODELS,
         "repeats": 9,
         "cnn": {},  # the epochs in each dataset card

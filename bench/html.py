@@ -26,7 +26,7 @@ table{border-collapse:collapse;margin:.5rem 0;font-size:.82rem;font-variant-nume
 th,td{border:1px solid #ddd;padding:.2rem .45rem;text-align:right}
 th{background:#f0f0f0}td.text,th.text{text-align:left}
 .pass{background:#e6f4ea;color:#137333;font-weight:600}.FAIL{background:#fce8e6;color:#a50e0e;font-weight:700}
-.compared{color:#666}.none{color:#666}
+.compared{color:#666}.none{color:#666}.separated{background:#fef7e0;color:#8a5a00;font-weight:600}
 ul.summary li{margin:.3rem 0}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:.8rem;margin-right:.3rem}
 img{max-width:100%;height:auto;display:block;margin:.5rem 0}
@@ -92,7 +92,7 @@ def _header(results) -> str:
 def _summary(results, verdicts) -> str:
     items = []
     for entry in summarize(results, verdicts):
-        label = {"pass": "pass", "FAIL": "FAIL", "none": "no check"}[entry.verdict]
+        label = {"pass": "pass", "FAIL": "FAIL", "none": "no check", "separated": "separated"}[entry.verdict]
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in entry.notes)
         items.append(
             f'<li><span class="badge {entry.verdict}">{label}</span><b>{html.escape(entry.dataset)}</b>: '

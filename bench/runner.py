@@ -36,16 +36,30 @@ def _check_finite(result: FitResult) -> str:
     return ""
 
 
-def run_cell(dataset: Dataset, model_name: str, config: RunConfig) -> FitResult:
+def separation_of(dataset: Dataset):
+    """The dataset's separation (``bench.separation``) when it is fit unpenalised, else None:
+    with L2 the optimum exists whatever the data."""
+    if dataset.penalty != "none":
+        return None
+    from bench.separation import detect_separation
+
+    return detect_separation(dataset.X_train, dataset.y_train, dataset.feature_names)
+
+
+def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=None) -> FitResult:
     """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
 
     A model that raises, diverges or does not converge gives a ``failed`` result with
-    its message; nothing it does can stop the other cells.
+    its message; nothing it does can stop the other cells. On separated data
+    (``separation`` given) an exact fit of the unpenalised objective is not attempted:
+    its maximum does not exist, so the cell is ``separated``, a finding, not a failure.
     """
     model = models.create(model_name)
     supported, reason = model.supports(dataset)
     if not supported:
         return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
+    if separation is not None and model.exact:
+        return FitResult(model=model_name, dataset=dataset.name, status="separated", message=separation.message)
     repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
     try:
         with threadpool_limits(limits=config.threads):
@@ -94,9 +108,10 @@ def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | No
     while queue:
         dataset = queue.pop(0)
         seen.append(dataset)
+        separation = separation_of(dataset)
         for name in names:
             progress.start(index, dataset.name, name)
-            result = run_cell(dataset, name, config)
+            result = run_cell(dataset, name, config, separation)
             progress.done(index, result)
             index += 1
             results.append(result)

@@ -38,7 +38,7 @@ def _quantities(checks: pd.DataFrame) -> str:
 @dataclass
 class DatasetSummary:
     dataset: str
-    verdict: str  # "pass", "FAIL", or "none" (fewer than two exact fits)
+    verdict: str  # "pass", "FAIL", "separated" (no MLE), or "none" (fewer than two exact fits)
     text: str
     notes: list[str] = field(default_factory=list)
 
@@ -51,7 +51,14 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         checks = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] != "compared")]
         judged = set(checks["model_a"]) | set(checks["model_b"])
         ok = [m for m in part.loc[part["status"] == "ok", "model"] if m in judged]
-        if len(ok) < 2:
+        separated = part[part["status"] == "separated"]
+        if len(ok) < 2 and len(separated):
+            entry = DatasetSummary(
+                dataset, "separated",
+                f"{separated['message'].iloc[0]}. {', '.join(separated['model'])} were not fitted: the "
+                "likelihood has no maximum and the coefficients would diverge; --penalty l2 gives finite estimates",
+            )
+        elif len(ok) < 2:
             entry = DatasetSummary(dataset, "none", "fewer than two exact fits, nothing held to the tolerances")
         elif (checks["verdict"] == "pass").all():
             worst = checks.loc[checks["max_abs_diff"].idxmax()]

@@ -41,7 +41,7 @@ class FitResult:
 
     model: str
     dataset: str
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | separated (a finding: the MLE does not exist)
     message: str = ""
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
