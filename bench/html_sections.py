@@ -30,6 +30,20 @@ def coefficients(results) -> str:
     return "".join(out)
 
 
+def effects(results) -> str:
+    frame = results.effects
+    if frame.empty:
+        return ""
+    out = ["<p>Average marginal effects dP(y = class)/dx<sub>j</sub>, averaged over the training rows, with "
+           "delta-method standard errors (unpenalised fits): statsmodels' <code>get_margeff()</code> beside torch "
+           "autograd of the predicted probability and the closed form.</p>"]
+    for dataset, part in frame.groupby("dataset", sort=False):
+        wide = part.pivot_table(index=["class", "term"], columns="model", values=["ame", "std_error"], sort=False)
+        wide.columns = [f"{model} {'AME' if kind == 'ame' else 'SE'}" for kind, model in wide.columns]
+        out.append(f"<h3>{html.escape(dataset)}</h3>{table(wide.reset_index())}")
+    return "".join(out)
+
+
 def agreement(verdicts: pd.DataFrame) -> str:
     return ("<p>Every pair of models. <code>max_abs_diff</code> = max |a − b| over aligned entries; "
             "<code>rel_diff</code> divides it by the larger of max |a| and max |b|. The tolerance is absolute. "
@@ -136,6 +150,7 @@ def sections(results, verdicts: pd.DataFrame) -> list[tuple[str, str, str]]:
     return [
         ("coefficients", "Coefficients", coefficients(results)),
         ("agreement", "Agreement", agreement(verdicts)),
+        ("effects", "Marginal effects", effects(results)),
         ("pairs", "Logits and probabilities, pair by pair", pairs(results)),
         ("truth", "Against the truth", truth(results)),
         ("calibration", "Calibration", calibration(results)),
