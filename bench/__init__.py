@@ -5,12 +5,26 @@
     >>> results.agreement            # a pandas DataFrame, as agreement.csv
     >>> results.save("reports/mine") # every report file
     >>> bench.load("reports/mine")   # back again
+
+The names are imported on first use, so `python -m bench --help` does not pay for
+pandas, torch or statsmodels.
 """
 
-from bench.api import run
-from bench.config import RunConfig
-from bench.errors import BenchInputError
-from bench.results import Results, load
+from importlib import import_module
 
 __all__ = ["run", "load", "Results", "RunConfig", "BenchInputError"]
 __version__ = "0.1.0"
+
+_WHERE = {
+    "run": "bench.api",
+    "load": "bench.results",
+    "Results": "bench.results",
+    "RunConfig": "bench.config",
+    "BenchInputError": "bench.errors",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")
