@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench import compare, datasets, metrics, models, provenance
+from bench.cellstore import CellStore
 from bench.config import TOLERANCES, RunConfig
 from bench.errors import BenchInputError
 from bench.progress import Progress
@@ -25,11 +28,14 @@ def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
     return loaded
 
 
-def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
+def run(config: RunConfig | None = None, *, progress: bool = False, checkpoint: Path | None = None,
+        resume: bool = False) -> Results:
     """Fit every model on every dataset of ``config`` and compare them.
 
     Bad input (unknown names, unreadable data) raises ``BenchInputError`` before any
     model runs. A model that fails is a ``failed`` row; the others still run.
+    ``checkpoint``: the report directory-to-be; finished cells are saved beside it as
+    they finish (``bench.cellstore``), and with ``resume`` cells saved there are reused.
     """
     config = config or RunConfig()
     for name in config.model_names:
@@ -38,7 +44,10 @@ def run(config: RunConfig | None = None, *, progress: bool = False) -> Results:
     started = provenance.now()
     speed_reference = provenance.speed_reference_seconds()
     cells = len(loaded) * len(config.model_names)
-    results, every_dataset = run_grid(loaded, config, Progress(cells, enabled=progress))
+    store = None
+    if checkpoint is not None:
+        store = CellStore.existing(checkpoint)[0] if resume else CellStore.fresh(checkpoint, config.to_json())
+    results, every_dataset = run_grid(loaded, config, Progress(cells, enabled=progress), store)
     by_name = {ds.name: ds for ds in every_dataset}
     fits = compare.fits_frame(results)
     coefficients = compare.coefficients_frame(results, by_name)

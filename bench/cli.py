@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
     run.add_argument("--epochs", type=int, help="CNN training epochs (default: the suite's, else the dataset card's)")
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
+    run.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (joblib); workers x threads <= cores")
+    run.add_argument("--scheduler", help="run the cells on a dask.distributed cluster at this address (tcp://host:8786)")
+    run.add_argument("--cell-timeout", type=_positive_float, help="stop a cell after this many seconds (it is reported as failed)")
+    run.add_argument("--resume", type=Path, metavar="DIR",
+                     help="finish an interrupted run whose report was to go to DIR (its settings are reused)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--no-history", action="store_true", help="do not append this run to OUT/../history.parquet")
 
@@ -90,19 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     import bench
+    from bench.cellstore import CellStore
 
-    config = RunConfig(
-        suite=args.suite, datasets=args.datasets, models=args.models, out=args.out, seed=args.seed,
-        csv=args.csv, target=args.target, penalty=args.penalty, C=args.C, repeats=args.repeats,
-        threads=args.threads, device=args.device, epochs=args.epochs,
-    )
+    if args.resume is not None:
+        _, saved = CellStore.existing(args.resume)
+        config = RunConfig.from_json(saved)
+    else:
+        config = RunConfig(
+            suite=args.suite, datasets=args.datasets, models=args.models, out=args.out, seed=args.seed,
+            csv=args.csv, target=args.target, penalty=args.penalty, C=args.C, repeats=args.repeats,
+            threads=args.threads, device=args.device, epochs=args.epochs, jobs=args.jobs,
+            scheduler=args.scheduler, cell_timeout=args.cell_timeout,
+        )
     if config.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
             raise BenchInputError("--device cuda: no CUDA device is available here; expected --device cpu")
-    results = bench.run(config, progress=not args.quiet)
+    results = bench.run(config, progress=not args.quiet, checkpoint=config.out, resume=args.resume is not None)
+    results.run_info["command"] = ["python", "-m", "bench", *sys.argv[1:]] if sys.argv[1:2] == ["run"] else None
     out = results.save(config.out)
+    CellStore(cells_dir_of(config.out)).remove()  # the report is whole: the checkpoint has served
     if not args.no_history:
         from bench import history
 
@@ -114,6 +127,12 @@ def cmd_run(args) -> int:
             print(f"failed: {row.dataset} / {row.model}: {row.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def cells_dir_of(out: Path) -> Path:
+    from bench.cellstore import cells_dir
+
+    return cells_dir(out)
 
 
 def cmd_compare(args) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,9 @@ class RunConfig:
     threads: int = 1
     device: str = "cpu"
     epochs: int | None = None
+    jobs: int = 1
+    scheduler: str | None = None
+    cell_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.suite not in SUITES:
@@ -97,6 +102,18 @@ class RunConfig:
             raise BenchInputError(f"--threads: expected an integer >= 1, got {self.threads}")
         if self.epochs is not None and self.epochs < 1:
             raise BenchInputError(f"--epochs: expected an integer >= 1, got {self.epochs}")
+        if self.jobs < 1:
+            raise BenchInputError(f"-j: expected an integer >= 1, got {self.jobs}")
+        cores = os.cpu_count() or 1
+        if self.jobs * self.threads > cores:
+            raise BenchInputError(
+                f"-j {self.jobs} x --threads {self.threads} = {self.jobs * self.threads} threads; expected at most "
+                f"the {cores} cores here (fewer workers or threads)"
+            )
+        if self.jobs > 1 and self.scheduler:
+            raise BenchInputError("-j and --scheduler exclude each other: the cluster decides where cells run")
+        if self.cell_timeout is not None and not (math.isfinite(self.cell_timeout) and self.cell_timeout > 0):
+            raise BenchInputError(f"--cell-timeout: expected seconds > 0, got {self.cell_timeout!r}")
         if self.device not in ("cpu", "cuda"):
             raise BenchInputError(f"--device: expected cpu or cuda, got {self.device!r}")
 
@@ -123,6 +140,25 @@ class RunConfig:
             overrides["epochs"] = self.epochs
         return overrides
 
+    def to_json(self) -> dict:
+        """The fields as given (not resolved through the suite): ``from_json`` rebuilds the config."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["out"] = str(self.out)
+        fields["csv"] = None if self.csv is None else str(self.csv)
+        fields["datasets"], fields["models"] = list(self.datasets), list(self.models)
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(fields, dict) or set(fields) - known:
+            raise BenchInputError(f"the saved run configuration has unknown fields {sorted(set(fields) - known)}")
+        values = dict(fields)
+        values["out"] = Path(values.get("out", "reports/latest"))
+        values["csv"] = None if values.get("csv") is None else Path(values["csv"])
+        values["datasets"], values["models"] = tuple(values.get("datasets", ())), tuple(values.get("models", ()))
+        return cls(**values)
+
     def to_dict(self) -> dict:
         return {
             "suite": self.suite,
@@ -138,4 +174,7 @@ class RunConfig:
             "threads": self.threads,
             "device": self.device,
             "cnn": self.cnn_overrides(),
+            "jobs": self.jobs,
+            "scheduler": self.scheduler,
+            "cell_timeout": self.cell_timeout,
         }

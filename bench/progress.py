@@ -28,12 +28,12 @@ class Progress:
         if self.live:
             self._write(f"\r[{index + 1:>{self.width}}/{self.total}] {dataset} / {model} ...\x1b[K")
 
-    def done(self, index: int, result) -> None:
+    def done(self, index: int, result, note: str = "") -> None:
         if result.status == "ok":
             detail = f"fit {_seconds(result.fit_seconds)} (min of {result.repeats})"
         else:
             detail = result.message.splitlines()[0][:100] if result.message else ""
-        line = f"[{index + 1:>{self.width}}/{self.total}] {result.dataset:<16} {result.model:<18} {result.status:<7} {detail}"
+        line = f"[{index + 1:>{self.width}}/{self.total}] {result.dataset:<16} {result.model:<18} {result.status:<7} {detail} {note}".rstrip()
         self._write(("\r" if self.live else "") + line + ("\x1b[K" if self.live else "") + "\n")
 
     def footer(self) -> None:

@@ -46,7 +46,7 @@ def separation_of(dataset: Dataset):
     return detect_separation(dataset.X_train, dataset.y_train, dataset.feature_names)
 
 
-def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=None) -> FitResult:
+def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=None, model_class=None) -> FitResult:
     """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
 
     A model that raises, diverges or does not converge gives a ``failed`` result with
@@ -54,7 +54,7 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=No
     (``separation`` given) an exact fit of the unpenalised objective is not attempted:
     its maximum does not exist, so the cell is ``separated``, a finding, not a failure.
     """
-    model = models.create(model_name)
+    model = (model_class or models.model_class(model_name))()
     supported, reason = model.supports(dataset)
     if not supported:
         return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
@@ -90,34 +90,68 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=No
     return result
 
 
-def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None
+def execute_cell(dataset: Dataset, model_name: str, model_class, config: RunConfig, separation) -> FitResult:
+    """One cell here, or with ``config.cell_timeout`` in a child process that is killed at the limit."""
+    if config.cell_timeout is None:
+        return run_cell(dataset, model_name, config, separation, model_class)
+    from bench.isolation import CellTimeout, call_with_timeout
+
+    try:
+        return call_with_timeout(run_cell, (dataset, model_name, config, separation, model_class), config.cell_timeout)
+    except (CellTimeout, RuntimeError) as exc:
+        return FitResult(model=model_name, dataset=dataset.name, status="failed", message=str(exc))
+
+
+def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None, store=None
              ) -> tuple[list[FitResult], list[Dataset]]:
-    """Run every model on every dataset, in order.
+    """Run every model on every dataset; results in grid order whatever the executor.
 
     A model may hand back a dataset it derived (the CNN's penultimate features) and
-    results on it (its last layer); the derived dataset joins the queue, so every model
-    of the run that supports it fits it too. Returns the results and all datasets.
+    results on it (its last layer); derived datasets form the next wave, so every model
+    of the run that supports them fits them too. With a ``store`` (a CellStore) each
+    finished cell is saved as it finishes and cells already there are not rerun.
+    Returns the results and all datasets.
     """
+    from bench.executors import executor_for
+
     names = config.model_names
+    classes = {name: models.model_class(name) for name in names}
+    execute = executor_for(config)
     progress = progress or Progress(len(datasets) * len(names), enabled=False)
+    where = f"{config.jobs} worker processes" if config.jobs > 1 else (f"dask at {config.scheduler}" if config.scheduler else "serial")
     progress.header(
-        f"logitbench: {len(datasets)} datasets x {len(names)} models, "
-        f"1 warm-up + {config.n_repeats} timed repeats per fit, {config.threads} thread(s) per fit"
+        f"logitbench: {len(datasets)} datasets x {len(names)} models, 1 warm-up + {config.n_repeats} timed "
+        f"repeats per fit, {config.threads} thread(s) per fit, {where}"
     )
-    queue, seen, results, index = list(datasets), [], [], 0
-    while queue:
-        dataset = queue.pop(0)
-        seen.append(dataset)
-        separation = separation_of(dataset)
-        for name in names:
-            progress.start(index, dataset.name, name)
-            result = run_cell(dataset, name, config, separation)
-            progress.done(index, result)
-            index += 1
+    wave, seen, results, count = list(datasets), [], [], 0
+    while wave:
+        seen += wave
+        cells = [(dataset, name) for dataset in wave for name in names]
+        ordered: list[FitResult | None] = [None] * len(cells)
+        tasks, slots, separations = [], [], {}
+        for slot, (dataset, name) in enumerate(cells):
+            cached = store.load(dataset.name, name) if store is not None else None
+            if cached is not None:
+                ordered[slot] = cached
+                progress.done(count, cached, note="(finished before the interruption)")
+                count += 1
+                continue
+            if dataset.name not in separations:
+                separations[dataset.name] = separation_of(dataset)
+            tasks.append((dataset, name, classes[name], config, separations[dataset.name]))
+            slots.append(slot)
+        for index, result in execute(tasks):
+            if store is not None:
+                store.save(result)
+            ordered[slots[index]] = result
+            progress.done(count, result)
+            count += 1
+        wave = []
+        for result in ordered:
             results.append(result)
             derived = result.extra.pop("derived_dataset", None)
             if derived is not None:
-                queue.append(derived)
+                wave.append(derived)
                 progress.total += len(names)
             results.extend(result.extra.pop("derived_results", []))
     progress.footer()

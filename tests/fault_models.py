@@ -78,3 +78,31 @@ class Unsupported(_Constant):
 
     def supports(self, dataset) -> tuple[bool, str]:
         return False, self.REASON
+
+
+class Diverges(_Constant):
+    """The loss runs off to infinity: infinite coefficients and logits."""
+
+    name = "fault_diverges"
+
+    def coefficients(self) -> np.ndarray:
+        return np.full(self.dataset.n_features, np.inf)
+
+    def predict(self) -> None:
+        self.test_logits = np.full(self.dataset.X_test.shape[0], np.inf)
+
+    def result(self, **fields) -> FitResult:
+        with np.errstate(invalid="ignore"):  # inf * 0 in X @ coef: what a diverged fit computes
+            return super().result(**fields)
+
+
+class Hangs(_Constant):
+    """``fit()`` never returns: only ``--cell-timeout`` can end the cell."""
+
+    name = "fault_hangs"
+
+    def fit(self) -> None:
+        import time
+
+        while True:
+            time.sleep(0.05)
