@@ -99,7 +99,8 @@ def test_missing_model_is_named(capsys, copy_of_baseline):
     assert "missing: spector/torch_linear" in out
 
 
-@pytest.mark.parametrize("breakage", ["missing_file", "other_columns", "malformed_json", "other_suite", "no_directory"])
+@pytest.mark.parametrize("breakage", ["missing_file", "other_columns", "malformed_json", "other_suite", "old_format",
+                                      "no_directory"])
 def test_bad_baseline_is_bad_input(capsys, copy_of_baseline, breakage):
     if breakage == "missing_file":
         (copy_of_baseline / "metrics.csv").unlink()
@@ -110,6 +111,10 @@ def test_bad_baseline_is_bad_input(capsys, copy_of_baseline, breakage):
     elif breakage == "other_suite":
         info = json.loads((copy_of_baseline / "run.json").read_text())
         info["config"]["suite"] = "standard"
+        (copy_of_baseline / "run.json").write_text(json.dumps(info))
+    elif breakage == "old_format":
+        info = json.loads((copy_of_baseline / "run.json").read_text())
+        info["report_format_version"] = 1
         (copy_of_baseline / "run.json").write_text(json.dumps(info))
     else:
         shutil.rmtree(copy_of_baseline)
