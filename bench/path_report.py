@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -268,28 +265,7 @@ def _write_files(run: paths.PathRun, directory: Path) -> None:
 
 
 def write(run: paths.PathRun, out: Path) -> Path:
-    """Write ``run`` to ``out`` (created or replaced whole), as ``bench.report.write_report``
-    does: on any failure the previous directory is back at ``out``. Returns ``out``."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    retired = None
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(staging, 0o777 & ~mask)  # mkdtemp makes 0700; a report follows the umask
-        _write_files(run, staging)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, retired / out.name)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None:
-            if not out.exists() and (retired / out.name).exists():
-                os.replace(retired / out.name, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        raise
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
-    return out
+    """Write ``run`` to ``out`` (created or replaced whole, as the main report). Returns ``out``."""
+    from bench.report import replace_directory
+
+    return replace_directory(out, lambda staging: _write_files(run, staging))

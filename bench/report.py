@@ -33,11 +33,12 @@ def _umask() -> int:
     return mask
 
 
-def write_report(results, out: Path) -> Path:
-    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``.
+def replace_directory(out: Path, write_files) -> Path:
+    """Create or replace the directory ``out`` whole: ``write_files(staging)`` fills a
+    temporary directory beside it, which is then moved into place with ``os.replace``.
 
-    On any failure the previous report, if there was one, is back at ``out`` and no
-    temporary directory is left behind.
+    On any failure the previous directory, if there was one, is back at ``out`` and no
+    temporary directory is left behind. Returns ``out``.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +46,7 @@ def write_report(results, out: Path) -> Path:
     retired = None
     try:
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a report follows the umask
-        _write_files(results, staging)
+        write_files(staging)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, retired / out.name)
@@ -60,3 +61,8 @@ def write_report(results, out: Path) -> Path:
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
     return out
+
+
+def write_report(results, out: Path) -> Path:
+    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+    return replace_directory(out, lambda staging: _write_files(results, staging))
