@@ -7,6 +7,9 @@ the closed form of an unpadded 5 x 5 convolution (out = in - 5 + 1) and a 2 x 2 
 
 from __future__ import annotations
 
+import copy
+import platform
+import resource
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,12 +19,15 @@ import numpy as np
 import pytest
 import torch
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
+from torch.nn import functional as F
 
 from bench.config import LINEAR_MODELS, RunConfig
 from bench.datasets import Dataset
 from bench.datasets.dataset import build
-from bench.models.cnn import Net, n_parameters, shape_trace
-from bench.models.torch_cnn import TorchCNN
+from bench.models.cnn import Net, features_pool_first, forward_flops, max_pool_2x2, n_parameters, shape_trace
+from bench.models.torch_cnn import TRAIN_FLOPS_PER_FORWARD, TorchCNN, _retain_freed_memory
+from bench.peak import matmul_peak_flops
 from bench.runner import run_cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +36,12 @@ AGREEMENT_TOL = 1e-5  # the issue: fc3 refit agrees with the linear models on th
 # Stricter, measured: every side is a float64 Newton solution of the same convex objective
 # (decrement < 1e-20, "~1e-10 or closer" per newton.py); measured 8.6e-12 (torch_linear).
 MEASURED_TOL = 1e-9
+# The fast path (channels-last, cnn.features_pool_first) against the plain eager Net on the same
+# weights: oneDNN's channels-last kernels sum in another order, so the two differ by float32
+# rounding. Measured 1.9e-7 of the largest logit (about 2 float32 eps, 1.2e-7 each) at batch 32
+# and after one SGD step; 1e-5 leaves room for other shapes and thread counts, and is still
+# 100x below what a wrong layout or a misplaced ReLU gives (test_fast_path_... below).
+FAST_PATH_RTOL = 1e-5
 
 
 def _expected_spatial_sizes(side: int = 200) -> list[int]:
@@ -90,6 +102,56 @@ def test_features_feed_fc3(net):
     assert torch.any(h > 0)  # not vacuously: some units are active
     # forward is fc3(features(x)): the same CPU kernels on the same tensors, bit for bit
     assert torch.equal(net.fc3(h), logits)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize(("channels", "side"), [(6, 196), (32, 43)])  # conv1's and conv3's outputs; 43 is odd
+def test_max_pool_2x2_is_max_pool2d_bit_for_bit(channels, side, ties, channels_last):
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(2, channels, side, side, generator=generator)  # (B, C, H, W)
+    if ties:
+        x = x.round()  # many windows with equal maxima
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(max_pool_2x2(x), F.max_pool2d(x, 2))
+
+
+def _max_abs_rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| over max |b|: float32 rounding is relative to the size of the numbers."""
+    return float((a - b).abs().max() / b.abs().max())
+
+
+@pytest.mark.parametrize("grad", [False, True])  # with gradients the pool is max_pool2d, without max_pool_2x2
+def test_features_pool_first_is_features_bit_for_bit(net, grad):
+    generator = torch.Generator().manual_seed(3)
+    x = torch.rand(3, 3, 200, 200, generator=generator)  # (B, 3, 200, 200)
+    x[0, :, :100] = 0.5  # flat regions: windows whose maxima tie
+    with torch.set_grad_enabled(grad):
+        # relu(max(a, b, c, d)) == max(relu(a), ..., relu(d)) exactly: the same layout gives the same bits
+        assert torch.equal(features_pool_first(net, x), net.features(x))
+
+
+def test_features_pool_first_gives_the_same_gradients(net):
+    """max_pool2d sends each window's gradient to its first maximum; before or after the
+    ReLU that is the same element, or the gradient is zero either way: bit for bit."""
+    generator = torch.Generator().manual_seed(4)
+    x = torch.rand(2, 3, 200, 200, generator=generator)
+    x[1, :, 50:] = 0.25  # ties
+    grads = []
+    for features in (net.features, lambda t: features_pool_first(net, t)):
+        net.zero_grad(set_to_none=True)
+        net.fc3(features(x)).sum().backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    net.zero_grad(set_to_none=True)
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_matmul_peak_is_measured_once_per_thread_count():
+    first = matmul_peak_flops()
+    assert matmul_peak_flops() == first  # cached: every fraction of a run uses the same yardstick
+    # a 2-core machine does ~50-160 GFLOP/s; even a loaded one beats 1 GFLOP/s
+    assert 1e9 < first < 1e14
 
 
 # --- torch_cnn through the runner, on a tiny dataset ---------------------------------------
@@ -176,6 +238,90 @@ def test_refit_fc3_agrees_with_linear_models_on_the_features(trained, refit, mod
     assert coef_gap <= MEASURED_TOL and intercept_gap <= MEASURED_TOL
 
 
+def test_throughput_metrics(tiny, trained):
+    metrics = trained.extra["metrics"]
+    peak = metrics["matmul_peak_gflops"] * 1e9
+    flops = forward_flops(Net())
+    with threadpool_limits(limits=TINY.threads):  # as the runner calls the model
+        assert peak == matmul_peak_flops()  # bench.peak's cached figure at the run's thread count
+    assert metrics["inference_fraction_of_peak"] == pytest.approx(
+        metrics["inference_images_per_second"] * flops / peak, rel=1e-12)
+    # the model's epoch clock runs inside the runner's fit clock: its rate is the higher one
+    model_train_rate = metrics["train_fraction_of_peak"] * peak / (TRAIN_FLOPS_PER_FORWARD * flops)
+    assert model_train_rate >= trained.extra["images_trained"] / trained.fit_seconds
+    for name in ("train_fraction_of_peak", "inference_fraction_of_peak"):
+        assert 0.0 < metrics[name] < 1.0, (name, metrics[name])
+
+
+def _plain_eager(model: TorchCNN) -> Net:
+    """A Net as the seed runs it (contiguous NCHW, ReLU before each pool) with the model's weights."""
+    plain = Net(n_classes=model.dataset.n_classes)
+    plain.load_state_dict(model.net.state_dict())
+    assert not plain.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    return plain
+
+
+def test_fast_path_matches_plain_eager_net(tiny):
+    """Logits and one step's weight gradients of the model's path against Net on the same batch."""
+    model = TorchCNN()
+    model.prepare(tiny, TINY)
+    plain = _plain_eager(model)
+    images = model.images_train[:10]  # uint8 (10, 3, 200, 200)
+    x = model._batch(images, slice(None))
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    x_plain = images.contiguous().float() / 255.0  # the seed's conversion, NCHW (the model stores channels-last)
+    assert x_plain.is_contiguous()
+    y = model.y_train[:10]
+    with torch.no_grad():
+        assert _max_abs_rel(model._logits(model.net, x), plain(x_plain)) <= FAST_PATH_RTOL
+    for net, logits in ((model.net, lambda: model._logits(model.net, x)), (plain, lambda: plain(x_plain))):
+        net.zero_grad(set_to_none=True)
+        F.cross_entropy(logits(), y).backward()
+    for (name, fast), slow in zip(model.net.named_parameters(), plain.parameters()):
+        assert _max_abs_rel(fast.grad, slow.grad) <= FAST_PATH_RTOL, name
+    # and the tolerance can fail: the seed's wrong layout assumption (a channels-last buffer
+    # read as NCHW) is far outside it
+    scrambled = x.permute(0, 2, 3, 1).reshape(x.shape)
+    with torch.no_grad():
+        assert _max_abs_rel(plain(scrambled), plain(x_plain)) > 100 * FAST_PATH_RTOL
+
+
+def test_trained_logits_match_plain_eager_net(tiny):
+    """After the fit, the reported test logits are the plain Net's on the trained weights."""
+    model = TorchCNN()
+    model.prepare(tiny, TINY)
+    model.fit()
+    model.predict()
+    with torch.no_grad():
+        plain_logits = _plain_eager(model)(model.images_test.contiguous().float() / 255.0)  # NCHW; (n_test, 2)
+    assert _max_abs_rel(torch.from_numpy(model.test_logits2), plain_logits) <= FAST_PATH_RTOL
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc allocator setting")
+def test_training_steps_do_not_fault_freed_memory_back_in(net):
+    """With glibc's defaults a batch-32 training step (SGD included) took 17,000-24,000 minor
+    page faults (70-95 MB of activations and gradients handed back to the kernel and faulted
+    in again); with the freed memory kept, 0-350 (measured, one and two threads)."""
+    _retain_freed_memory()
+    generator = torch.Generator().manual_seed(5)
+    fast = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    x = torch.rand(32, 3, 200, 200, generator=generator).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 2, (32,), generator=generator)
+    optimizer = torch.optim.SGD(fast.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)  # as torch_cnn
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(fast.fc3(features_pool_first(fast, x)), y).backward()
+        optimizer.step()
+
+    for _ in range(2):  # the heap grows to the step's working set once
+        step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(3):
+        step()
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3 < 3_000
+
+
 def test_training_is_deterministic_for_a_seed(tiny, trained):
     again = run_cell(tiny, "torch_cnn", TINY)
     assert np.array_equal(again.test_logits, trained.test_logits)  # bit-identical on CPU
@@ -198,3 +344,6 @@ def test_prepare_and_fit_leave_the_global_rng_alone_and_images_uint8(tiny):
     batch = model._batch(model.images_train, slice(0, 4))
     assert batch.dtype == torch.float32 and batch.shape == (4, 3, 200, 200)
     assert float(batch.min()) >= 0.0 and float(batch.max()) <= 1.0
+    # channels-last like the network; the same numbers as the seed's .float() / 255
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(batch, model.images_train[:4].float() / 255.0)

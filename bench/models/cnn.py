@@ -7,6 +7,9 @@ outputs are the logits: no softmax in the network, CrossEntropyLoss applies it.
 The seed's comment says the spatial size goes 200 -> 100 -> 50 -> 25; that would need
 padding 2. Unpadded 5x5 convolutions give 200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21,
 which is why the seed's own code flattens 32 * 21 * 21 = 14112. 1,719,598 parameters.
+
+``features_pool_first`` computes ``Net.features`` faster, with the same numbers: training
+and inference use it (``torch_cnn``); ``Net`` itself stays as the seed wrote it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,37 @@ class Net(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc3(self.features(x))  # (B, 2): logits, not probabilities
+
+
+def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """``F.max_pool2d(x, 2)``, bit for bit, as the maximum of each window's four strided corners.
+
+    ATen's CPU max-pool walks a channels-last tensor with 6 channels one window at a time;
+    three element-wise maxima over strided views were 4.6x faster on conv1's
+    (32, 6, 196, 196) output (40 -> 8.6 ms, one thread). No autograd of its own that
+    matches max_pool2d (torch.maximum splits the gradient of ties): inference only.
+    An odd last row or column is dropped, as max_pool2d drops it.
+    """
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[..., :h, :w]
+    top = torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2])  # (B, C, H // 2, W // 2)
+    return torch.maximum(top, torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
+
+
+def features_pool_first(net: Net, x: torch.Tensor) -> torch.Tensor:
+    """``net.features(x)`` with each ReLU moved after its max-pool: the same numbers, faster.
+
+    ReLU is monotone, so relu(max(a, b, c, d)) = max(relu(a), ..., relu(d)) exactly, and
+    max_pool2d's gradient (to the first maximum of each window) reaches the same weights:
+    the ReLU runs on 4x fewer elements. Without gradients the pool is ``max_pool_2x2``.
+    """
+    pool = net.pool if torch.is_grad_enabled() else max_pool_2x2
+    x = F.relu(pool(net.conv1(x)))  # (B, 6, 196, 196) -> (B, 6, 98, 98)
+    x = F.relu(pool(net.conv2(x)))  # (B, 16, 94, 94) -> (B, 16, 47, 47)
+    x = F.relu(pool(net.conv3(x)))  # (B, 32, 43, 43) -> (B, 32, 21, 21)
+    x = torch.flatten(x, 1)  # (B, 14112)
+    x = F.relu(net.fc1(x))  # (B, 120)
+    return F.relu(net.fc2(x))  # (B, 84)
 
 
 def n_parameters(net: nn.Module) -> int:

@@ -3,7 +3,9 @@
 Figures to read side by side in one run (the machines are shared and noisy):
 - fit time of each linear model at two shapes (many rows; many columns);
 - the seed CNN's training step and inference at batch 32, as images/second and as
-  a fraction of this machine's float32 matmul peak measured in the same run;
+  a fraction of this machine's float32 matmul peak measured in the same run
+  (``bench.peak``), at 1 and 2 threads: the plain eager loop ("eager") beside the
+  path ``torch_cnn`` runs ("fast"), in the same group, so the speedup reads off;
 - the peak resident memory of a whole CNN run (a subprocess).
 
 Compare with a saved run: `tox -e bench -- --benchmark-compare --benchmark-compare-fail=min:25%`.
@@ -23,8 +25,11 @@ from bench.config import RunConfig
 from bench.datasets.dataset import build
 from bench.models import create
 from bench.models.cnn import Net, forward_flops
+from bench.models.torch_cnn import EVAL_BATCH, TRAIN_FLOPS_PER_FORWARD
+from bench.peak import matmul_peak_flops
 
 BATCH = 32
+assert EVAL_BATCH == BATCH  # the fast inference benchmark times exactly one of the model's batches
 SHAPES = {"many_rows": (20_000, 10), "many_columns": (2_000, 200)}
 
 
@@ -49,51 +54,82 @@ def test_linear_fit(benchmark, model_name, shape):
     benchmark.pedantic(model.fit, rounds=5, warmup_rounds=1)
 
 
-@pytest.fixture(scope="module")
-def net_and_batch():
-    torch.set_num_threads(torch.get_num_threads())
-    generator = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = Net()
-    images = torch.randint(0, 256, (BATCH, 3, 200, 200), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 2, (BATCH,), generator=generator)
-    return net, images, labels
+THREADS = (1, 2)  # the runner's default (--threads 1) and the whole 2-core machine
 
 
-def _report_rate(benchmark, flops_per_image: float, peak: float) -> None:
-    seconds = benchmark.stats.stats.min
-    rate = BATCH / seconds
+def _images(n: int = 2 * BATCH):
+    """n random uint8 images (half of them for training) with alternating labels."""
+    generator = np.random.default_rng(0)
+    images = generator.integers(0, 256, size=(n, 3, 200, 200), dtype=np.uint8)
+    y = np.tile([0.0, 1.0], n // 2)
+    X = images.reshape(n, 3, -1).mean(axis=2) / 255.0
+    return build(name="bench_images", description="timing images", source="synthetic", X=X, y=y,
+                 feature_names=("red", "green", "blue"), split="holdout", test_fraction=0.5,
+                 standardize=False, penalty="l2", C=1.0, seed=0, images=images,
+                 cnn={"batch_size": BATCH}, where="benchmark")
+
+
+@pytest.fixture(scope="module", params=THREADS, ids=lambda t: f"{t}thread")
+def cnn(request):
+    """``torch_cnn`` prepared as the runner prepares it (channels-last, ReLU after the pools,
+    glibc keeping freed memory: process-wide, so the eager baseline has it too), and the
+    plain eager Net as the seed runs it (NCHW, ``.float() / 255``) with the same weights."""
+    threads_before = torch.get_num_threads()
+    model = create("torch_cnn")
+    model.prepare(_images(), RunConfig(threads=request.param))  # sets torch's threads
+    plain = Net()
+    plain.load_state_dict(model.net.state_dict())
+    images, labels = model.images_train[:BATCH], model.y_train[:BATCH]  # uint8 (32, 3, 200, 200), (32,)
+    # the model stores its images channels-last; the seed's loop gets contiguous NCHW ones
+    yield model, plain, images, images.contiguous(), labels, request.param
+    torch.set_num_threads(threads_before)
+
+
+def _report_rate(benchmark, flops_per_image: float, threads: int) -> None:
+    peak = matmul_peak_flops()  # bench.peak, cached per thread count: the same yardstick as metrics.csv
+    rate = BATCH / benchmark.stats.stats.min
+    benchmark.extra_info["threads"] = threads
     benchmark.extra_info["images_per_second"] = rate
     benchmark.extra_info["fraction_of_float32_matmul_peak"] = rate * flops_per_image / peak
     benchmark.extra_info["matmul_peak_gflops"] = peak / 1e9
 
 
-def test_cnn_train_step(benchmark, net_and_batch, matmul_peak_flops):
-    net, images, labels = net_and_batch
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+@pytest.mark.parametrize("path", ["eager", "fast"])
+def test_cnn_train_step(benchmark, cnn, path):
+    model, plain, images, images_nchw, labels, threads = cnn
     loss_fn = torch.nn.CrossEntropyLoss()
+    if path == "fast":  # the model's own step on the model's own batch conversion
+        optimizer = torch.optim.SGD(model.net.parameters(), lr=0.01, momentum=0.9)
 
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(net(images.float().div_(255.0)), labels).backward()  # uint8 -> float per batch, as in training
-        optimizer.step()
+        def step():
+            model._train_step(optimizer, loss_fn, model._batch(images, slice(None)), labels)
+    else:
+        optimizer = torch.optim.SGD(plain.parameters(), lr=0.01, momentum=0.9)
 
-    benchmark.group = "cnn batch 32"
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(plain(images_nchw.float().div_(255.0)), labels).backward()  # uint8 -> float per batch
+            optimizer.step()
+
+    benchmark.group = f"cnn train step, batch 32, {threads} thread(s)"
     benchmark.pedantic(step, rounds=5, warmup_rounds=2)
-    _report_rate(benchmark, 3 * forward_flops(net), matmul_peak_flops)
+    _report_rate(benchmark, TRAIN_FLOPS_PER_FORWARD * forward_flops(plain), threads)
 
 
-def test_cnn_inference(benchmark, net_and_batch, matmul_peak_flops):
-    net, images, _ = net_and_batch
+@pytest.mark.parametrize("path", ["eager", "fast"])
+def test_cnn_inference(benchmark, cnn, path):
+    model, plain, images, images_nchw, _, threads = cnn
+    if path == "fast":  # what the model's inference_images_per_second times, on one batch
+        def infer():
+            model._evaluate(images)
+    else:
+        def infer():
+            with torch.no_grad():
+                plain(images_nchw.float().div_(255.0))
 
-    def infer():
-        with torch.no_grad():
-            net(images.float().div_(255.0))
-
-    benchmark.group = "cnn batch 32"
+    benchmark.group = f"cnn inference, batch 32, {threads} thread(s)"
     benchmark.pedantic(infer, rounds=10, warmup_rounds=2)
-    _report_rate(benchmark, forward_flops(net), matmul_peak_flops)
+    _report_rate(benchmark, forward_flops(plain), threads)
 
 
 def test_cnn_run_peak_memory(benchmark):
