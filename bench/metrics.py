@@ -9,6 +9,10 @@ temperature, ece_temperature_scaled,      temperature scaling, cross-fitted on t
 log_loss_temperature_scaled
 fit_seconds_median, predict_seconds_median, timed_repeats
 train_images_per_second                   CNN: images trained / fit seconds
+inference_images_per_second,              CNN (from the model): images/s, and that rate times the FLOPs
+train_fraction_of_peak,                   per image (training 3x forward) over the float32 matmul
+inference_fraction_of_peak,               peak measured in the same process (bench.peak)
+matmul_peak_gflops
 coef_max_abs_error_vs_truth               synthetic data: largest |estimate - true coefficient|
 logit_rmse_vs_truth, log_loss_gap_to_bayes   data with known true log-odds
 bayes_log_loss                            (model ``truth``) mean entropy of the true probabilities:

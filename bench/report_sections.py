@@ -40,7 +40,9 @@ def cnn_section(results, table) -> list[str]:
     ]
     for row in cnn.itertuples():
         out.append(f"- **{row.dataset}**: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
-    speed = _metric_table(results.metrics, ["train_images_per_second", "inference_images_per_second", "final_epoch_train_loss", "accuracy", "log_loss"])
+    speed = _metric_table(results.metrics, ["train_images_per_second", "inference_images_per_second",
+                                            "train_fraction_of_peak", "inference_fraction_of_peak",
+                                            "final_epoch_train_loss", "accuracy", "log_loss"])
     out += ["", table(speed[speed["model"] == "torch_cnn"]), ""]
     return out
 
