@@ -107,6 +107,14 @@ def cmd_run(args) -> int:
             threads=args.threads, device=args.device, epochs=args.epochs, jobs=args.jobs,
             scheduler=args.scheduler, cell_timeout=args.cell_timeout,
         )
+    from bench.report import check_out
+
+    check_out(config.out)
+    history_path = config.out.parent / "history.parquet"
+    if not args.no_history and history_path.exists():
+        from bench import history
+
+        history.read(history_path)  # a damaged history is bad input, found before anything is written
     if config.device == "cuda":
         import torch
 
@@ -119,7 +127,7 @@ def cmd_run(args) -> int:
     if not args.no_history:
         from bench import history
 
-        history.append(results, out.parent / "history.parquet")
+        history.append(results, history_path)
     failed = results.failed
     print(f"report written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'report.md'}")
     if len(failed):

@@ -9,6 +9,7 @@ import pandas as pd
 from bench.summary import agreement_with_verdict, summarize
 from bench.report_sections import (
     calibration_section,
+    escape,
     cnn_section,
     last_layer_section,
     losses_section,
@@ -25,7 +26,8 @@ def _cell(value) -> str:
         if value == 0:
             return "0"
         return f"{value:.3e}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.6g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return escape(str(value)).replace("|", "\\|").replace("\n", " ")
+
 
 
 def table(frame: pd.DataFrame, index: bool = False) -> str:
@@ -41,8 +43,8 @@ def table(frame: pd.DataFrame, index: bool = False) -> str:
 def _summary(results, verdicts: pd.DataFrame) -> list[str]:
     lines = []
     for entry in summarize(results, verdicts):
-        lines.append(f"- **{entry.dataset}**: {entry.text}")
-        lines += [f"  - {note}" for note in entry.notes]
+        lines.append(f"- **{escape(entry.dataset)}**: {escape(entry.text)}")
+        lines += [f"  - {escape(note)}" for note in entry.notes]
     return lines
 
 
@@ -94,7 +96,7 @@ def render_markdown(results) -> str:
         errors = part.pivot_table(index="term", columns="model", values="std_error", sort=False)
         for model in errors.columns:
             wide[f"{model} SE"] = errors[model]
-        out += [f"### {dataset}", "", table(wide, index=True), ""]
+        out += [f"### {escape(dataset)}", "", table(wide, index=True), ""]
 
     out += [
         "## Agreement",
@@ -111,7 +113,7 @@ def render_markdown(results) -> str:
     core = ["log_loss", "brier", "accuracy", "roc_auc", "fit_seconds_median", "predict_seconds_median"]
     for dataset, part in results.metrics[results.metrics["metric"].isin(core)].groupby("dataset", sort=False):
         wide = part.pivot_table(index="model", columns="metric", values="value", sort=False)
-        out += [f"### {dataset}", "", table(wide[[c for c in core if c in wide.columns]], index=True), ""]
+        out += [f"### {escape(dataset)}", "", table(wide[[c for c in core if c in wide.columns]], index=True), ""]
     for section in (cnn_section, last_layer_section, losses_section, calibration_section, truth_section):
         out += section(results, table)
     out += [

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bench.errors import BenchInputError
 from bench.html import render_html
 from bench.markdown import render_markdown
 from bench.results import TABLES
@@ -63,6 +64,22 @@ def replace_directory(out: Path, write_files) -> Path:
     return out
 
 
+def check_out(out: Path, option: str = "--out") -> None:
+    """Refuse an output path that holds something other than a previous report: the
+    report replaces ``out`` whole, and must never delete a user's file or folder."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BenchInputError(f"{option} {out}: is a file; expected a new directory or a previous report")
+    if not (out / "run.json").is_file() and any(out.iterdir()):
+        raise BenchInputError(
+            f"{option} {out}: a folder that is not a logitbench report (no run.json); expected a new directory "
+            "or a previous report (it would be replaced)"
+        )
+
+
 def write_report(results, out: Path) -> Path:
     """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+    check_out(out)
     return replace_directory(out, lambda staging: _write_files(results, staging))

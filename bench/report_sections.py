@@ -10,6 +10,11 @@ from bench.models.losses import WHY_WRONG
 LOSS_TOLERANCE = 1e-6  # float32 logits: the three equivalent losses agree to ~1e-7
 
 
+
+def escape(text: str) -> str:
+    """Names from the data are text: <, > and & become entities, which Markdown shows as text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
 def _metric_table(metrics: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     part = metrics[metrics["metric"].isin(names)]
     if part.empty:
@@ -39,7 +44,7 @@ def cnn_section(results, table) -> list[str]:
         "",
     ]
     for row in cnn.itertuples():
-        out.append(f"- **{row.dataset}**: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
+        out.append(f"- **{escape(row.dataset)}**: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
     speed = _metric_table(results.metrics, ["train_images_per_second", "inference_images_per_second",
                                             "train_fraction_of_peak", "inference_fraction_of_peak",
                                             "final_epoch_train_loss", "accuracy", "log_loss"])
@@ -65,7 +70,7 @@ def last_layer_section(results, table) -> list[str]:
     for dataset in datasets:
         part = agreement[(agreement["dataset"] == dataset) & (agreement["quantity"].isin(["coef", "logit"]))]
         fc3 = part[part["model_a"].str.startswith("torch_cnn_fc3") | part["model_b"].str.startswith("torch_cnn_fc3")]
-        out += [f"### {dataset}", "", table(fc3), ""]
+        out += [f"### {escape(dataset)}", "", table(fc3), ""]
     return out
 
 

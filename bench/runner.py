@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 import traceback
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -36,30 +37,76 @@ def _check_finite(result: FitResult) -> str:
     return ""
 
 
-def separation_of(dataset: Dataset):
-    """The dataset's separation (``bench.separation``) when it is fit unpenalised, else None:
-    with L2 the optimum exists whatever the data."""
+@dataclass(frozen=True)
+class Finding:
+    """Why an unpenalised maximum-likelihood fit of this dataset has no unique answer."""
+
+    status: str  # "singular" (coefficients not identified) or "separated" (no maximum)
+    message: str
+
+
+FINDINGS = ("singular", "separated")
+
+
+def singular_design(X: np.ndarray, names: tuple[str, ...]) -> str | None:
+    """A message naming the columns that make [X, 1] rank-deficient, or None.
+
+    Constant columns are named as such (each duplicates the intercept); other dependent
+    columns come from a QR decomposition with column pivoting: the columns pivoted last,
+    beyond the numerical rank, are combinations of the others.
+    """
+    from scipy.linalg import qr
+
+    constant = [n for n, s in zip(names, np.ptp(X, axis=0)) if s == 0]
+    if constant:
+        listed = ", ".join(repr(c) for c in constant[:5]) + (f" and {len(constant) - 5} more" if len(constant) > 5 else "")
+        return (f"singular information matrix: column{'s' if len(constant) > 1 else ''} {listed} "
+                f"{'are' if len(constant) > 1 else 'is'} constant, a copy of the intercept; the coefficients are not "
+                "identified (drop it, or use --penalty l2)")
+    design = np.column_stack([X, np.ones(X.shape[0])])
+    scaled = design / np.maximum(np.abs(design).max(axis=0), 1e-300)  # column scale does not change rank
+    R, pivot = qr(scaled, mode="r", pivoting=True)
+    diagonal = np.abs(np.diag(R))
+    # numerical rank, as numpy.linalg.matrix_rank: singular values below max * max(n, p) * eps
+    rank = int(np.sum(diagonal > diagonal.max() * max(design.shape) * np.finfo(float).eps))
+    if rank == design.shape[1]:
+        return None
+    labels = (*names, "intercept")
+    columns = [repr(labels[j]) for j in sorted(pivot[rank:])]
+    dependent = ", ".join(columns[:5]) + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
+    return (f"singular information matrix: {dependent} {'is a' if design.shape[1] - rank == 1 else 'are'} linear "
+            "combination(s) of the other columns; the coefficients are not identified (drop one, or use --penalty l2)")
+
+
+def pre_fit_finding(dataset: Dataset) -> Finding | None:
+    """Checks before an unpenalised fit (with L2 the optimum exists and is unique whatever
+    the data): a rank-deficient design, then separation (``bench.separation``)."""
     if dataset.penalty != "none":
         return None
+    message = singular_design(dataset.X_train, dataset.feature_names)
+    if message:
+        return Finding("singular", message)
     from bench.separation import detect_separation
 
-    return detect_separation(dataset.X_train, dataset.y_train, dataset.feature_names)
+    separation = detect_separation(dataset.X_train, dataset.y_train, dataset.feature_names)
+    return Finding("separated", separation.message) if separation is not None else None
 
 
-def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=None, model_class=None) -> FitResult:
+def run_cell(dataset: Dataset, model_name: str, config: RunConfig, finding: Finding | None = None,
+             model_class=None) -> FitResult:
     """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
 
     A model that raises, diverges or does not converge gives a ``failed`` result with
-    its message; nothing it does can stop the other cells. On separated data
-    (``separation`` given) an exact fit of the unpenalised objective is not attempted:
-    its maximum does not exist, so the cell is ``separated``, a finding, not a failure.
+    its message; nothing it does can stop the other cells. When ``finding`` says the
+    unpenalised objective has no unique optimum (separated or singular data), an exact
+    fit is not attempted: the cell reports the finding, which is not a failure.
     """
     model = (model_class or models.model_class(model_name))()
     supported, reason = model.supports(dataset)
     if not supported:
         return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
-    if separation is not None and model.exact:
-        return FitResult(model=model_name, dataset=dataset.name, status="separated", message=separation.message)
+    if finding is not None and model.exact:
+        return FitResult(model=model_name, dataset=dataset.name, status=finding.status, message=finding.message)
     repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
     try:
         with threadpool_limits(limits=config.threads):
@@ -90,14 +137,14 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig, separation=No
     return result
 
 
-def execute_cell(dataset: Dataset, model_name: str, model_class, config: RunConfig, separation) -> FitResult:
+def execute_cell(dataset: Dataset, model_name: str, model_class, config: RunConfig, finding) -> FitResult:
     """One cell here, or with ``config.cell_timeout`` in a child process that is killed at the limit."""
     if config.cell_timeout is None:
-        return run_cell(dataset, model_name, config, separation, model_class)
+        return run_cell(dataset, model_name, config, finding, model_class)
     from bench.isolation import CellTimeout, call_with_timeout
 
     try:
-        return call_with_timeout(run_cell, (dataset, model_name, config, separation, model_class), config.cell_timeout)
+        return call_with_timeout(run_cell, (dataset, model_name, config, finding, model_class), config.cell_timeout)
     except (CellTimeout, RuntimeError) as exc:
         return FitResult(model=model_name, dataset=dataset.name, status="failed", message=str(exc))
 
@@ -128,7 +175,7 @@ def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | No
         seen += wave
         cells = [(dataset, name) for dataset in wave for name in names]
         ordered: list[FitResult | None] = [None] * len(cells)
-        tasks, slots, separations = [], [], {}
+        tasks, slots, findings = [], [], {}
         for slot, (dataset, name) in enumerate(cells):
             cached = store.load(dataset.name, name) if store is not None else None
             if cached is not None:
@@ -136,9 +183,9 @@ def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | No
                 progress.done(count, cached, note="(finished before the interruption)")
                 count += 1
                 continue
-            if dataset.name not in separations:
-                separations[dataset.name] = separation_of(dataset)
-            tasks.append((dataset, name, classes[name], config, separations[dataset.name]))
+            if dataset.name not in findings:
+                findings[dataset.name] = pre_fit_finding(dataset)
+            tasks.append((dataset, name, classes[name], config, findings[dataset.name]))
             slots.append(slot)
         for index, result in execute(tasks):
             if store is not None:

@@ -51,12 +51,14 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         checks = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] != "compared")]
         judged = set(checks["model_a"]) | set(checks["model_b"])
         ok = [m for m in part.loc[part["status"] == "ok", "model"] if m in judged]
-        separated = part[part["status"] == "separated"]
-        if len(ok) < 2 and len(separated):
+        found = part[part["status"].isin(("separated", "singular"))]
+        if len(ok) < 2 and len(found):
+            why = ("the likelihood has no maximum and the coefficients would diverge"
+                   if found["status"].iloc[0] == "separated" else "the coefficients are not identified")
             entry = DatasetSummary(
                 dataset, "separated",
-                f"{separated['message'].iloc[0]}. {', '.join(separated['model'])} were not fitted: the "
-                "likelihood has no maximum and the coefficients would diverge; --penalty l2 gives finite estimates",
+                f"{found['message'].iloc[0]}. {', '.join(found['model'])} were not fitted: {why}; "
+                "--penalty l2 gives a unique, finite fit",
             )
         elif len(ok) < 2:
             entry = DatasetSummary(dataset, "none", "fewer than two exact fits, nothing held to the tolerances")

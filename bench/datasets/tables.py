@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +13,45 @@ import pandas as pd
 from bench.errors import BenchInputError
 
 
+MAX_COLUMNS = 100_000  # pandas needs ~30 s to parse a million columns; a model would need far more
+
+
+def _header(path: Path) -> list[str]:
+    """The header row as written (pandas renames duplicates to 'x.1', hiding them)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        first = handle.readline(64 * 1024 * 1024)
+    return next(csv.reader([first]), [])
+
+
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a user's CSV, turning every way it can fail into one clear line."""
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        raise BenchInputError(f"{str(path)[:80]}...: not a usable file name ({type(exc).__name__})") from None
+    if not exists:
         raise BenchInputError(f"{path}: file not found; expected a CSV file with a header row")
-    if path.is_dir():
+    if is_dir:
         raise BenchInputError(f"{path}: is a directory; expected a CSV file")
     try:
-        frame = pd.read_csv(path)
+        header = _header(path)
+    except UnicodeDecodeError as exc:
+        raise BenchInputError(f"{path}: not a readable CSV (not UTF-8 text: {exc.reason})") from None
+    except OSError as exc:
+        raise BenchInputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(header) > MAX_COLUMNS:
+        raise BenchInputError(f"{path}: {len(header):,} columns; expected at most {MAX_COLUMNS:,}")
+    duplicated = [name for name, count in Counter(header).items() if count > 1]
+    if duplicated:
+        raise BenchInputError(f"{path}: duplicate column name {duplicated[0]!r}; expected unique names")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # index_col=False: a row with more fields than the header is an error, never an index
+            frame = pd.read_csv(path, index_col=False)
     except pd.errors.EmptyDataError:
         raise BenchInputError(f"{path}: the file is empty; expected a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BenchInputError(f"{path}: not a readable CSV ({first})") from None
     if frame.empty:
@@ -37,7 +68,7 @@ def to_arrays(
     Returns X of shape (n_samples, n_features), y of shape (n_samples,), names.
     """
     columns = [str(c) for c in frame.columns]
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    duplicated = sorted(c for c, count in Counter(columns).items() if count > 1)
     if duplicated:
         raise BenchInputError(f"{where}: duplicate column name {duplicated[0]!r}; expected unique names")
     frame = frame.set_axis(columns, axis=1)

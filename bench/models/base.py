@@ -41,7 +41,7 @@ class FitResult:
 
     model: str
     dataset: str
-    status: str = "ok"  # ok | failed | skipped | separated (a finding: the MLE does not exist)
+    status: str = "ok"  # ok | failed | skipped | separated, singular (findings: no unique MLE)
     message: str = ""
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
