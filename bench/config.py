@@ -28,6 +28,13 @@ SUITES: dict[str, dict] = {
         "repeats": 9,
         "cnn": {},  # the epochs in each dataset card
     },
+    # Large generated data (1,000,000 x 50 and 200,000 x 500; 1.2 GB of float64 in all):
+    # the linear models' solvers, time and memory at scale. One timed fit after the warm-up.
+    "scale": {
+        "datasets": ("synthetic_tall", "synthetic_wide"),
+        "models": LINEAR_MODELS,
+        "repeats": 1,
+    },
 }
 
 # Agreement tolerances, absolute, per compared quantity. Float64 fits of the same

@@ -163,7 +163,8 @@ def test_load_keeps_a_term_named_NA(tmp_path, write_csv, make_config):
 def test_saving_over_an_existing_report_replaces_it_whole(small_run, saved_small_run, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    (out / "stale.txt").write_text("from an older run")
+    (out / "run.json").write_text("{}")  # an older report ...
+    (out / "stale.txt").write_text("from an older run")  # ... with a file this one does not write
     assert small_run.save(out) == out
     # exactly what a save into a fresh directory writes: the stale file is gone
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in saved_small_run.iterdir())

@@ -75,6 +75,7 @@ def _from_card(card: Card, seed: int) -> Dataset:
         images=images,
         labels=labels,
         cnn=card.cnn or {},
+        contiguous=card.contiguous,
         where=where,
     )
 

@@ -11,6 +11,9 @@ A card::
     [split]
     method = "none"                  # "none": all rows are both train and test; "holdout"
     test_fraction = 0.25             # holdout only
+    contiguous = false               # holdout only; true: the same stratified test rows, moved
+                                     # to the end of the one array in place, train and test
+                                     # views of it (no second copy of X: large cards)
 
     [preprocess]
     standardize = false              # true: centre and scale with training statistics
@@ -74,7 +77,11 @@ _TOP = {
 }
 _REQUIRED_TOP = ("name", "description", "source", "split", "penalty")
 _TABLES = {
-    "split": {"method": ((str,), '"none" or "holdout"'), "test_fraction": ((float,), "a number in (0, 1)")},
+    "split": {
+        "method": ((str,), '"none" or "holdout"'),
+        "test_fraction": ((float,), "a number in (0, 1)"),
+        "contiguous": ((bool,), "true or false"),
+    },
     "preprocess": {"standardize": ((bool,), "true or false")},
     "penalty": {"kind": ((str,), '"none" or "l2"'), "C": ((float, int), "a number > 0")},
     "synthetic": {
@@ -119,6 +126,7 @@ class Card:
     multiclass: bool = False
     images: dict | None = None
     cnn: dict | None = None
+    contiguous: bool = False  # holdout rows reordered in place; train and test are views
 
 
 def _check(where: str, key: str, value, spec) -> None:
@@ -178,6 +186,9 @@ def parse_card(path: Path) -> Card:
     test_fraction = raw["split"].get("test_fraction", 0.25)
     if not 0 < test_fraction < 1:
         raise BenchInputError(f"{where}: field 'split.test_fraction' must be in (0, 1), got {test_fraction}")
+    contiguous = raw["split"].get("contiguous", False)
+    if contiguous and split != "holdout":
+        raise BenchInputError(f"{where}: field 'split.contiguous' needs split.method = \"holdout\"")
     penalty = raw["penalty"].get("kind")
     if penalty not in ("none", "l2"):
         raise BenchInputError(f"{where}: field 'penalty.kind' must be \"none\" or \"l2\", got {penalty!r}")
@@ -228,6 +239,7 @@ def parse_card(path: Path) -> Card:
         multiclass=multiclass,
         images=images,
         cnn=dict(cnn) if cnn is not None else None,
+        contiguous=contiguous,
     )
 
 

@@ -112,15 +112,20 @@ def _frozen_uint8(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def holdout_indices(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split: each class contributes round(test_fraction * n_class) test rows."""
+def _stratified_test_rows(y: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
+    """Sorted test rows: each class contributes round(test_fraction * n_class), drawn with ``seed``."""
     rng = np.random.default_rng(seed)
     test = []
     for label in np.unique(y):
         idx = np.flatnonzero(y == label)
         rng.shuffle(idx)
         test.append(idx[: int(round(test_fraction * idx.size))])
-    test_idx = np.sort(np.concatenate(test))
+    return np.sort(np.concatenate(test))
+
+
+def holdout_indices(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split: each class contributes round(test_fraction * n_class) test rows."""
+    test_idx = _stratified_test_rows(y, test_fraction, seed)
     train_idx = np.setdiff1d(np.arange(y.size), test_idx)
     return train_idx, test_idx
 
@@ -143,9 +148,25 @@ def build(
     images: np.ndarray | None = None,
     labels: tuple[str, ...] = ("0", "1"),
     cnn: dict | None = None,
+    contiguous: bool = False,
     where: str,
 ) -> Dataset:
-    """Split, optionally standardise with train statistics, validate, freeze."""
+    """Split, optionally standardise with train statistics, validate, freeze.
+
+    ``contiguous`` (holdout only; for data too large to hold twice): the caller's X
+    (float64, C-contiguous, writable) is reordered in place (``bench.datasets.contiguous``)
+    and becomes the Dataset's, which holds views of it, so no second copy of X is made;
+    standardising, if asked, is done in place too. Otherwise the split copies rows by
+    index (the default; the committed baseline depends on its row order).
+    """
+    if contiguous:
+        from bench.datasets.contiguous import build_contiguous
+
+        return build_contiguous(
+            name=name, description=description, source=source, X=X, y=y, feature_names=feature_names,
+            split=split, test_fraction=test_fraction, standardize=standardize, penalty=penalty, C=C,
+            seed=seed, truth=truth, images=images, labels=labels, cnn=cnn, where=where,
+        )
     if split == "none":
         train_idx = test_idx = np.arange(y.size)
     else:

@@ -43,15 +43,30 @@ def csv_path(card_path: Path, relative: str) -> Path:
     return path
 
 
-def synthetic_arrays(spec: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], Truth]:
+GENERATION_CHUNK_ROWS = 65_536  # rows drawn per call: bounds the temporaries, not the result
+
+
+def synthetic_arrays(spec: dict, chunk_rows: int = GENERATION_CHUNK_ROWS
+                     ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], Truth]:
     """Standard-normal features, coefficients drawn once from the card's seed,
-    y ~ Bernoulli(sigmoid(intercept + X @ coef)). The truth goes into the report."""
+    y ~ Bernoulli(sigmoid(intercept + X @ coef)). The truth goes into the report.
+
+    X (n, p) is allocated once and filled ``chunk_rows`` rows at a time, straight from the
+    generator (``standard_normal(out=...)``): no second copy of X exists at any moment, and
+    the result is bit-identical to one ``standard_normal((n, p))`` call (the generator fills
+    rows in order; a test checks it). The linear predictor is computed chunk by chunk too.
+    """
     rng = np.random.default_rng(spec["seed"])
     n, p = spec["n"], spec["p"]
     coef = rng.normal(0.0, float(spec.get("coef_scale", 1.0)), size=p)
     intercept = float(spec.get("intercept", 0.0))
-    X = rng.standard_normal((n, p))
-    eta = intercept + X @ coef
+    X = np.empty((n, p))  # (n, p) float64: the dataset's only copy of the features
+    eta = np.empty(n)  # (n,)
+    for start in range(0, n, chunk_rows):
+        block = X[start : start + chunk_rows]  # a view: rows start.. of X
+        rng.standard_normal(out=block)
+        np.matmul(block, coef, out=eta[start : start + chunk_rows])
+    eta += intercept
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
     names = tuple(f"x{j + 1}" for j in range(p))
     return X, y, names, Truth(coef=coef, intercept=intercept)
