@@ -25,7 +25,8 @@ from bench.models.base import FitResult
 
 ARRAY_FIELDS = ("coef", "intercept", "std_error", "test_logits", "test_proba")
 SCALAR_FIELDS = ("model", "dataset", "status", "message", "loglik", "n_iter", "converged", "solver", "fit_seconds",
-                 "fit_seconds_median", "predict_seconds", "predict_seconds_median", "repeats", "exact")
+                 "fit_seconds_median", "predict_seconds", "predict_seconds_median", "repeats", "exact",
+                 "peak_extra_bytes")
 DATASET_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
 DATASET_SCALARS = ("name", "description", "source", "feature_names", "penalty", "C", "seed", "split",
                    "standardized", "labels", "cnn")

@@ -24,7 +24,8 @@ import pandas as pd
 from bench.datasets import Dataset
 from bench.models.base import FitResult
 
-FITS_COLUMNS = ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik"]
+FITS_COLUMNS = ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik",
+                "peak_extra_bytes"]
 COEFFICIENT_COLUMNS = ["dataset", "model", "class", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"]
 EFFECT_COLUMNS = ["dataset", "model", "class", "term", "ame", "std_error"]
 PREDICTION_COLUMNS = ["dataset", "model", "row", "class", "logit", "proba"]
@@ -54,12 +55,14 @@ def fits_frame(results: list[FitResult]) -> pd.DataFrame:
             "n_iter": r.n_iter,
             "converged": r.converged,
             "loglik": r.loglik,
+            "peak_extra_bytes": r.peak_extra_bytes,
         }
         for r in results
     ]
     frame = pd.DataFrame(rows, columns=FITS_COLUMNS)
     frame["n_iter"] = frame["n_iter"].astype("Int64")
     frame["converged"] = frame["converged"].astype("boolean")
+    frame["peak_extra_bytes"] = frame["peak_extra_bytes"].astype("Int64")
     return frame
 
 

@@ -99,7 +99,8 @@ def runtime(results) -> str:
     fits = results.fits.copy()
     solvers = results.run_info.get("solvers", {})
     fits["solver"] = [solvers.get(f"{d}/{m}", "") for d, m in zip(fits["dataset"], fits["model"])]
-    shown = fits[["dataset", "model", "status", "solver", "n_iter", "converged", "loglik", "fit_seconds", "predict_seconds", "message"]]
+    shown = fits[["dataset", "model", "status", "solver", "n_iter", "converged", "loglik", "fit_seconds", "predict_seconds",
+                  "peak_extra_bytes", "message"]]
     speed = results.metrics[results.metrics["metric"].isin([
         "train_images_per_second", "inference_images_per_second", "train_fraction_of_peak",
         "inference_fraction_of_peak", "matmul_peak_gflops"])]

@@ -28,7 +28,7 @@ TABLES = {
 # named "NA" stays "NA"); in every other column an empty field is a missing value.
 TEXT_COLUMNS = {"dataset", "model", "status", "message", "term", "model_a", "model_b", "quantity",
                 "metric", "scaling", "loss", "note"}
-DTYPES = {"fits": {"n_iter": "Int64", "converged": "boolean"}, "losses": {"equivalent": "boolean"}}
+DTYPES = {"fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"}, "losses": {"equivalent": "boolean"}}
 
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bench import models
+from bench import memory, models
 from bench.config import RunConfig
 from bench.datasets import Dataset
 from bench.models.base import FitResult
@@ -110,9 +110,12 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig, finding: Find
     repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
     try:
         with threadpool_limits(limits=config.threads):
-            model.prepare(dataset, config)
+            # peak memory of preparing and the first (untimed) fit, beyond the data already held
+            with memory.PeakMemory() as peak:
+                model.prepare(dataset, config)
+                if model.warm_up_fit:
+                    model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
             if model.warm_up_fit:
-                model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
                 model.predict()
                 model.synchronize()
             fit_times = _timed(model.fit, model.synchronize, repeats)
@@ -129,6 +132,7 @@ def run_cell(dataset: Dataset, model_name: str, config: RunConfig, finding: Find
     result.fit_seconds, result.fit_seconds_median = min(fit_times), statistics.median(fit_times)
     result.predict_seconds, result.predict_seconds_median = min(predict_times), statistics.median(predict_times)
     result.repeats = repeats
+    result.peak_extra_bytes = peak.extra_bytes
     problem = _check_finite(result)
     if problem or result.converged is False:
         result.status = "failed"

@@ -23,7 +23,7 @@ from bench.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("fits", "coefficients", "predictions", "agreement", "metrics", "effects", "calibration", "losses")
-TIMING = ("seconds", "per_second", "fraction_of_peak", "peak_gflops")  # column / metric names that are timings
+TIMING = ("seconds", "per_second", "fraction_of_peak", "peak_gflops", "peak_extra_bytes")  # measurements: timings, memory
 
 
 def _without_timings(directory: Path, table: str) -> pd.DataFrame:

@@ -58,6 +58,7 @@ class FitResult:
     predict_seconds_median: float = float("nan")
     repeats: int = 0
     classes: tuple[int, ...] = (1,)  # the class code of each column of test_logits
+    peak_extra_bytes: int | None = None  # peak RSS of prepare() + the first fit beyond the data held
     exact: bool = True  # solves the dataset's convex objective, so must agree with the others
     extra: dict = field(default_factory=dict)
 
