@@ -8,9 +8,8 @@ are drawn so that the MLE exists (n >= 60, overlapping classes, checked not sepa
 
 The loaders (``load_csv``, ``parse_card`` / ``load``) are fed junk: they must return a
 Dataset / Card or raise ``BenchInputError`` with one line naming the file, never any
-other exception. Inputs that crash a loader today are strict xfails in
-test_hostile_input.py and are kept out of the fuzz here (``_known_card_bug``):
-remove the filter's clauses as those xfails are fixed.
+other exception. Inputs that once crashed a loader are pinned in
+test_hostile_input.py (CARD_CASES); the fuzz here covers them too.
 """
 
 from __future__ import annotations
@@ -268,23 +267,6 @@ def toml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
-def _known_card_bug(card: dict) -> bool:
-    """Values that crash the loader today (xfailed in test_hostile_input.py::CARD_BUGS)."""
-    syn, images, labels, split = (card.get(k, {}) for k in ("synthetic", "images", "labels", "split"))
-    source = card.get("source")
-    ints = lambda table, key: isinstance(table, dict) and isinstance(table.get(key), int)  # noqa: E731
-    return bool(
-        (isinstance(source, str) and "\x00" in source)
-        or (ints(syn, "seed") and syn["seed"] < 0)
-        or any(isinstance(syn, dict) and isinstance(syn.get(k), (int, float)) and not bound(syn[k])
-               for k, bound in (("coef_scale", lambda v: 0 <= v <= 100), ("intercept", lambda v: abs(v) <= 100)))
-        or (ints(syn, "n") and ints(syn, "p") and syn["n"] * syn["p"] > 10**6)
-        or any(ints(images, k) and not 0 < images[k] <= 64 for k in ("height", "width", "size"))
-        or (isinstance(labels, list) and any(isinstance(v, (list, dict)) for v in labels))
-        or (isinstance(split, dict) and split.get("contiguous") is True and (labels or card.get("multiclass")))
-    )
-
-
 @FUZZ
 @given(st.sampled_from(BASES), card_mutations())
 def test_card_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, base, mutations):
@@ -301,7 +283,6 @@ def test_card_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, base,
             table.pop(field[-1], None)
         else:
             table[field[-1]] = value
-    assume(not _known_card_bug(card))
     path = folder / "mine.toml"
     path.write_text("\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in card.items()) + "\n", encoding="utf-8")
     for stage, call in (("card", lambda: parse_card(path)), ("dataset", lambda: datasets.load("mine", cards_dir=folder))):

@@ -48,6 +48,7 @@ A card::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ from bench.errors import BenchInputError
 
 CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
+MAX_SYNTHETIC_VALUES = 200_000_000  # a generated X of at most 1.5 GiB (the scale suite's: 1e8)
 SOURCE_KINDS = ("statsmodels", "sklearn", "synthetic", "shapes", "csv")
 GENERATED = ("synthetic", "shapes")  # sources without a name after the colon
 
@@ -179,6 +181,14 @@ def parse_card(path: Path) -> Card:
                 raise BenchInputError(f"{where}: missing field 'synthetic.{key}'")
         if syn["n"] < 10 or syn["p"] < 1:
             raise BenchInputError(f"{where}: synthetic.n must be >= 10 and synthetic.p >= 1")
+        if syn["n"] * syn["p"] > MAX_SYNTHETIC_VALUES:
+            raise BenchInputError(f"{where}: synthetic.n x synthetic.p = {syn['n'] * syn['p']:,} values; expected at "
+                                  f"most {MAX_SYNTHETIC_VALUES:,} ({MAX_SYNTHETIC_VALUES * 8 / 2**30:.0f} GiB in float64)")
+        if syn["seed"] < 0:
+            raise BenchInputError(f"{where}: synthetic.seed must be an integer >= 0, got {syn['seed']}")
+        scale = syn.get("coef_scale", 1.0)
+        if not 0 < scale <= 100:
+            raise BenchInputError(f"{where}: synthetic.coef_scale must be in (0, 100] (log-odds units), got {scale}")
 
     split = raw["split"].get("method")
     if split not in ("none", "holdout"):
@@ -193,15 +203,19 @@ def parse_card(path: Path) -> Card:
     if penalty not in ("none", "l2"):
         raise BenchInputError(f"{where}: field 'penalty.kind' must be \"none\" or \"l2\", got {penalty!r}")
     C = float(raw["penalty"].get("C", 1.0))
-    if not C > 0:
-        raise BenchInputError(f"{where}: field 'penalty.C' must be > 0, got {C}")
+    if not (C > 0 and math.isfinite(C)):
+        raise BenchInputError(f"{where}: field 'penalty.C' must be a finite number > 0, got {C}")
     features = raw.get("features", "all")
     if isinstance(features, str) and features != "all":
         raise BenchInputError(f"{where}: field 'features' must be a list of column names or \"all\"")
     if isinstance(features, list) and not all(isinstance(f, str) for f in features):
         raise BenchInputError(f"{where}: field 'features' must hold strings only")
+    if isinstance(features, list) and len(set(features)) != len(features):
+        raise BenchInputError(f"{where}: field 'features' names a column twice")
 
     labels = raw.get("labels")
+    if labels is not None and not all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in labels):
+        raise BenchInputError(f"{where}: field 'labels' must list two target values (numbers or strings), got {labels!r}")
     if labels is not None and (len(labels) != 2 or len(set(map(repr, labels))) != 2):
         raise BenchInputError(f"{where}: field 'labels' must list two different target values, got {labels!r}")
     multiclass = raw.get("multiclass", False)
@@ -214,6 +228,8 @@ def parse_card(path: Path) -> Card:
                 raise BenchInputError(f"{where}: missing field 'images.{key}'")
         if images["from"] != "pixels":
             raise BenchInputError(f"{where}: field 'images.from' must be \"pixels\", got {images['from']!r}")
+        if min(images["height"], images["width"], images["size"]) < 1:
+            raise BenchInputError(f"{where}: images.height, images.width and images.size must be >= 1")
         if images["size"] % images["height"] or images["size"] % images["width"]:
             raise BenchInputError(f"{where}: 'images.size' must be a multiple of images.height and images.width")
     cnn = raw.get("cnn")

@@ -30,12 +30,19 @@ def sklearn_frame(name: str, where: str) -> pd.DataFrame:
     loader = getattr(skd, f"load_{name}", None)
     if loader is None:
         raise BenchInputError(f"{where}: scikit-learn has no bundled dataset load_{name}()")
-    bunch = loader(as_frame=True)
-    return bunch.frame
+    try:
+        return loader(as_frame=True).frame  # bundled loaders need no argument and no network
+    except (TypeError, AttributeError):
+        raise BenchInputError(
+            f"{where}: sklearn:{name} is not a bundled table (load_{name}(as_frame=True) needs more); "
+            "expected e.g. sklearn:breast_cancer, sklearn:iris, sklearn:wine, sklearn:digits"
+        ) from None
 
 
 def csv_path(card_path: Path, relative: str) -> Path:
     """A card's CSV, which must lie inside the card's own folder."""
+    if "\x00" in relative:
+        raise BenchInputError(f"{card_path}: source {relative!r} holds a NUL byte; expected a file name")
     folder = card_path.parent.resolve()
     path = (folder / relative).resolve()
     if not path.is_relative_to(folder):
