@@ -51,22 +51,24 @@ def agreement(verdicts: pd.DataFrame) -> str:
             "<span class=compared>compared</span>, not judged.</p>" + table(verdicts))
 
 
-def pairs(results) -> str:
+def _figures(results, draw, frame, alt: str) -> list[str]:
+    """One figure per dataset that has one: a heading and the inline image."""
     out = []
     for dataset in _datasets(results):
-        png = plots.pairs_grid(results.predictions, dataset)
+        png = draw(frame, dataset)
         if png:
-            out.append(f"<h3>{html.escape(dataset)}</h3>{image(png, f'pairwise logits and probabilities on {dataset}')}")
+            out.append(f"<h3>{html.escape(dataset)}</h3>{image(png, f'{alt} {dataset}')}")
+    return out
+
+
+def pairs(results) -> str:
+    out = _figures(results, plots.pairs_grid, results.predictions, "pairwise logits and probabilities on")
     return ("<p>Each model's test logits against each other's (below the diagonal) and probabilities (above); "
             "points on the dashed line y = x agree.</p>" + "".join(out)) if out else ""
 
 
 def truth(results) -> str:
-    out = []
-    for dataset in _datasets(results):
-        png = plots.against_truth(results.predictions, dataset)
-        if png:
-            out.append(f"<h3>{html.escape(dataset)}</h3>{image(png, f'logits against the true log-odds on {dataset}')}")
+    out = _figures(results, plots.against_truth, results.predictions, "logits against the true log-odds on")
     names = ["log_loss", "log_loss_gap_to_bayes", "logit_rmse_vs_truth", "coef_max_abs_error_vs_truth", "bayes_log_loss"]
     metrics = results.metrics[results.metrics["metric"].isin(names)]
     if not out or metrics.empty:
@@ -79,11 +81,7 @@ def truth(results) -> str:
 
 
 def calibration(results) -> str:
-    out = []
-    for dataset in _datasets(results):
-        png = plots.reliability(results.calibration, dataset)
-        if png:
-            out.append(f"<h3>{html.escape(dataset)}</h3>{image(png, f'reliability diagram for {dataset}')}")
+    out = _figures(results, plots.reliability, results.calibration, "reliability diagram for")
     names = ["ece", "ece_temperature_scaled", "temperature", "cox_slope", "cox_intercept", "calibration_in_the_large", "log_loss", "brier"]
     metrics = results.metrics[results.metrics["metric"].isin(names) & (results.metrics["model"] != TRUTH)]
     if metrics.empty:
