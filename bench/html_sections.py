@@ -18,8 +18,8 @@ def _datasets(results) -> list[str]:
 
 
 def coefficients(results) -> str:
-    out = ["<p>Log-odds scale. Bars are ±1.96 standard errors where a model reports them (statsmodels, "
-           "unpenalised). Black crosses are the true coefficients of generated data.</p>"]
+    out = ["<p>Log-odds scale. Bars are ±1.96 standard errors (unpenalised fits: every linear model "
+           "reports them). Black crosses are the true coefficients of generated data.</p>"]
     for dataset in _datasets(results):
         part = results.coefficients[results.coefficients["dataset"] == dataset]
         if part.empty:

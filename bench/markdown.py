@@ -90,7 +90,7 @@ def render_markdown(results) -> str:
     out += [table(fits[["dataset", "model", "status", "solver", "n_iter", "converged", "loglik", "fit_ms", "predict_ms", "message"]]), ""]
 
     out += ["## Coefficients", "", "Log-odds scale; `truth` is the generating model of a synthetic dataset. "
-            "Columns ending in SE are standard errors (statsmodels, unpenalised fits only).", ""]
+            "Columns ending in SE are standard errors (unpenalised fits only).", ""]
     for dataset, part in results.coefficients.groupby("dataset", sort=False):
         wide = part.pivot_table(index="term", columns="model", values="estimate", sort=False)
         errors = part.pivot_table(index="term", columns="model", values="std_error", sort=False)
