@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bench import atomic
 from bench.datasets import Dataset
 from bench.errors import BenchInputError
 from bench.models.base import FitResult
@@ -34,17 +33,6 @@ DATASET_SCALARS = ("name", "description", "source", "feature_names", "penalty", 
 
 def cells_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.cells"
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _key(dataset: str, model: str) -> str:
@@ -116,7 +104,7 @@ class CellStore:
         shutil.rmtree(directory, ignore_errors=True)  # a new run does not mix with an old one
         directory.mkdir(parents=True)
         store = cls(directory)
-        _atomic_write(directory / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
+        atomic.write_text(directory / "config.json", json.dumps(config, indent=2))
         return store
 
     @classmethod
@@ -139,8 +127,8 @@ class CellStore:
             with open(tmp, "wb") as handle:
                 np.savez(handle, **arrays)
 
-        _atomic_write(self.directory / f"{key}.npz", write_arrays)
-        _atomic_write(self.directory / f"{key}.json", lambda tmp: Path(tmp).write_text(json.dumps(scalars, default=_json)))
+        atomic.write_file(self.directory / f"{key}.npz", write_arrays)
+        atomic.write_text(self.directory / f"{key}.json", json.dumps(scalars, default=_json))
 
     def load(self, dataset: str, model: str) -> FitResult | None:
         key = _key(dataset, model)

@@ -147,12 +147,12 @@ def cmd_compare(args) -> int:
     import json
 
     import bench
-    from bench import rules, tracking
+    from bench import atomic, rules, tracking
 
     rule_list = rules.load_rules(args.rules) if args.rules else rules.load_rules()
     baseline, current = bench.load(args.baseline), bench.load(args.current)
     comparison = tracking.compare(baseline, current, rule_list)
-    tracking.write_atomic(args.current / "comparison.md", tracking.render_markdown(comparison, args.baseline, args.current))
+    atomic.write_text(args.current / "comparison.md", tracking.render_markdown(comparison, args.baseline, args.current))
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2))
     else:
@@ -161,12 +161,12 @@ def cmd_compare(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from bench import history, tracking
+    from bench import atomic, history
 
     frame = history.read(args.history)
     page = history.render_page(frame, args.metrics)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tracking.write_atomic(args.out, page)
+    atomic.write_text(args.out, page)
     print(f"{frame['started'].nunique()} runs; trend page written to {args.out}")
     return 0
 

@@ -8,12 +8,11 @@ draws chosen metrics across runs as a self-contained HTML page.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from bench import atomic
 from bench.errors import BenchInputError
 
 HISTORY_COLUMNS = ["started", "commit", "dirty", "suite", "cpu", "python", "torch", "sklearn", "statsmodels",
@@ -47,14 +46,7 @@ def append(results, path: Path) -> Path:
     rows = summary_rows(results)
     if path.exists():
         rows = pd.concat([read(path), rows], ignore_index=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        rows.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_file(path, lambda tmp: rows.to_parquet(tmp, index=False))
     return path
 
 

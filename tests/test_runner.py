@@ -58,7 +58,7 @@ def test_raising_model_fails_with_type_message_and_place(faulty_run):
     assert "fault_models.py:" in message  # where it was raised
 
 
-# numpy's RuntimeWarning from binary_loglik on NaN logits is the bug pinned by the next
+# numpy's RuntimeWarning from base.loglik on NaN logits (silenced there since) was pinned by the next
 # test; allowed here so that this test checks the runner's own verdict.
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_coefficients_fail_as_diverged(faulty_run):

@@ -89,10 +89,6 @@ def loglik(y: np.ndarray, contrasts: np.ndarray) -> float:
         return float(np.sum(z[np.arange(len(y)), np.asarray(y, dtype=np.int64)] - log_norm))
 
 
-def binary_loglik(y: np.ndarray, logits: np.ndarray) -> float:
-    """sum_i y_i * eta_i - log(1 + exp(eta_i)): the Bernoulli log-likelihood on the logit scale."""
-    return loglik(y, np.asarray(logits, dtype=np.float64).reshape(-1, 1))
-
 
 class Model(abc.ABC):
     """Base class of every model plug-in. Subclasses set ``name`` and ``description``."""
