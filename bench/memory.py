@@ -17,10 +17,12 @@ OpenMP buffers, Python objects), which tracemalloc (numpy only) and torch's allo
 statistics (CUDA only) do not. What it does not see: memory the call reserves but
 never touches (not resident, so not used), and memory of other processes. Error: the
 kernel's RSS counters are kept per CPU and summed lazily, off by at most a batch of
-pages per CPU (256 KiB on this 2-core machine); page granularity 4 KiB; pages the
-allocator held that ``malloc_trim`` could not release (a few MiB of fragmented
-small objects at most) may be reused unseen. ``tests/test_scale.py`` checks a known
-64 MiB temporary is measured to within 2 MiB.
+pages per CPU (256 KiB on this 2-core machine); page granularity 4 KiB, or one 2 MiB
+transparent huge page where the kernel's THP setting is ``always`` (the allocator's
+first write into a fresh mapping then faults in 2 MiB); pages the allocator held that
+``malloc_trim`` could not release (a few MiB of fragmented small objects at most) may
+be reused unseen. ``tests/test_scale.py`` checks a known
+64 MiB temporary is measured to within 1 MiB plus one huge page.
 
 Where ``/proc/self/clear_refs`` cannot be written (not Linux, or a locked-down
 container) the measurement is not possible in-process: ``peak_extra_bytes`` returns
