@@ -182,9 +182,9 @@ def test_a_very_wide_csv_is_refused_quickly(tmp_path):
     child = ("import sys; from pathlib import Path; from bench.datasets import load_csv; from bench.errors import "
              "BenchInputError\ntry: load_csv(Path(sys.argv[1]), 'y')\nexcept BenchInputError as e: sys.exit(str(e))")
     try:
-        proc = subprocess.run([sys.executable, "-c", child, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=6)
-    except subprocess.TimeoutExpired:
-        pytest.fail("no answer within 6 s (the child was killed)")
+        proc = subprocess.run([sys.executable, "-c", child, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:  # ~1 s here; the old O(p^2) check took minutes: 60 s tells them apart anywhere
+        pytest.fail("no answer within 60 s (the child was killed)")
     assert proc.returncode == 1 and "wide.csv" in proc.stderr and "columns" in proc.stderr, proc.stderr
 
 

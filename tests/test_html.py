@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -20,7 +19,6 @@ from bench.html import render_html
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 MAX_BYTES = 5 * 1024 * 1024  # the page-size budget
-MAX_LOAD_SECONDS = 1.0  # the "opens in under a second"
 
 
 class _Collector(HTMLParser):
@@ -91,9 +89,7 @@ def test_page_renders_in_a_browser(saved_small_run):
     assert CHROMIUM and CHROMEDRIVER, "CI must have Chromium and chromedriver (.ci/run installs them)"
     driver = _driver()
     try:
-        start = time.perf_counter()
-        driver.get((saved_small_run / "index.html").as_uri())
-        load_seconds = time.perf_counter() - start
+        driver.get((saved_small_run / "index.html").as_uri())  # load time: tests/benchmarks/test_report_timings.py
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
         images = driver.execute_script(
             "return Array.from(document.images).map(i => ({complete: i.complete, natural: i.naturalWidth,"
@@ -107,4 +103,3 @@ def test_page_renders_in_a_browser(saved_small_run):
     assert images, "the page shows figures"
     hidden = [i["alt"] for i in images if not (i["complete"] and i["natural"] > 0 and i["shown"] > 0)]
     assert hidden == []
-    assert load_seconds < MAX_LOAD_SECONDS
