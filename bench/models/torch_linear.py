@@ -16,9 +16,11 @@ Solver, chosen by the shape of the data (``choose_solver``; the report names the
 - ``newton-sampled`` (larger, p + 1 <= 128; synthetic_tall): Newton with a chunked
   X^T S X and a Cholesky solve. Over all rows that Hessian costs 2 n p^2 flops, as much as
   ~5 reads of X here, so it is computed on a sample: every k-th chunk of rows, about
-  1024 (p + 1) rows spread over the array. First Newton on the sample alone from zero, a
-  fresh Hessian each iteration: it ends within sampling error (~3e-2) of the optimum for
-  ~1.5 reads of X. Then passes over all rows, each giving the exact objective and gradient
+  1024 (p + 1) rows spread over the array. First Newton from zero on a third of each
+  sampled chunk, then on the whole sample, a fresh Hessian each iteration, both stopped
+  at a decrement of 1e-3: the sample's own optimum is within sampling error (~3e-2) of
+  the full data's, so going further buys nothing (measured: 4 Hessians on the whole sample
+  took a quarter of the fit; 3 on the third and 1 on the whole, ~0.7 reads of X). Then passes over all rows, each giving the exact objective and gradient
   at one point, with Newton steps on the sample's Hessian, BFGS-corrected by each gradient
   pair (``newton.minimize_evaluated``): the fixed point is the exact optimum, and each
   step gains ~1.5 digits (the sample Hessian's relative error is ~0.03). Stops when half
@@ -28,11 +30,13 @@ Solver, chosen by the shape of the data (``choose_solver``; the report names the
 
 On the two larger paths the model is still this module and loss: the parameters are
 written into the ``nn.Linear``, logits come from it (``lbfgs.py``: from its map applied
-to the search direction) and the loss is ``BCEWithLogitsLoss``; the gradient is that
-loss's closed form (one read of X per pass, where autograd per chunk cost ~30 % more;
-a test checks it against autograd to 1e-12). No float copy of X is made on any path:
+to the search direction) and the loss is ``BCEWithLogitsLoss``. In the chunked passes
+the loss and the gradient are that loss's closed forms, softplus(z) - y z and
+[X 1]^T (sigmoid(z) - y), computed in place on each chunk's logits: one read of X per
+pass, where autograd per chunk cost ~30 % more (a test checks both against the module,
+BCEWithLogitsLoss and autograd to 1e-12). No float copy of X is made on any path:
 ``X_train`` is a tensor view of the Dataset's array (``torch_tabular.tensor_view``), and
-the chunked passes' temporaries are one chunk (8 MiB) or an n-vector.
+the chunked passes' temporaries are one chunk (4 MiB) or an n-vector.
 """
 
 from __future__ import annotations
@@ -48,9 +52,11 @@ DECREMENT_TOL = 1e-20
 
 FULL_NEWTON_MAX_NUMBERS = 2**22  # n (p + 1) up to this (32 MiB of float64): a Hessian per iteration is cheap
 SAMPLED_NEWTON_MAX_PARAMS = 128  # p + 1 up to this: Newton with a sampled Hessian; above, L-BFGS
-PASS_CHUNK_BYTES = 8 * 2**20  # rows per step of a pass over X: 8 MiB (read once, used twice from cache)
+PASS_CHUNK_BYTES = 4 * 2**20  # rows per step of a pass over X: 4 MiB, read once, used twice from cache
+# (2, 4 and 8 MiB within noise of each other on synthetic_tall, 1 and 16 MiB ~15 % slower)
 SAMPLE_ROWS_PER_PARAM = 1024  # the sampled Hessian's rows: relative error ~ sqrt((p + 1) / rows) ~ 0.03
-SAMPLE_DECREMENT_TOL = 1e-5  # Newton on the sample: its optimum is ~1e-2 from the full data's anyway
+COARSE_FRACTION = 3  # the first Newton steps (from zero) use a third of each sample chunk
+SAMPLE_DECREMENT_TOL = 1e-3  # Newton on (part of) the sample: its optimum is ~3e-2 from the full data's anyway
 SAMPLED_DECREMENT_TOL = 1e-14  # then ~1e-9 from the optimum (measured on synthetic_tall)
 LBFGS_GRAD_TOL = 1e-8
 
@@ -90,7 +96,6 @@ class TorchLinear(TorchTabular):
     def build_module(self, n_features: int):
         self.lam = self.dataset.l2_lambda
         self.loss_fn = self.torch.nn.BCEWithLogitsLoss(reduction="mean")
-        self.loss_sum = self.torch.nn.BCEWithLogitsLoss(reduction="sum")  # per chunk of a pass
         self.chunks = chunk_ranges(*self.X_train.shape)
         outputs = 1 if self.dataset.is_binary else self.dataset.n_classes
         return self.torch.nn.Linear(n_features, outputs, dtype=self.torch.float64, device=self.device)
@@ -123,12 +128,14 @@ class TorchLinear(TorchTabular):
         of ``chunks``, in one pass: each chunk of X is read once and used from cache.
 
         The objective is the module's: theta is written into the nn.Linear, the logits are
-        ``self.module(rows)`` and the loss is ``BCEWithLogitsLoss`` (sum per chunk, then the
-        mean) + lambda/2 ||w||^2. The gradient is the closed form of that loss,
-        [X 1]^T (sigmoid(z) - y) / m + lambda [w, 0] (a test checks it against autograd to
-        1e-12; autograd per chunk costs ~30 % more here); the Hessian is ``newton.add_gram``'s.
+        ``self.module(rows)`` and the loss is ``BCEWithLogitsLoss``'s closed form
+        softplus(z) - y z (summed per chunk, then the mean) + lambda/2 ||w||^2; the gradient
+        is that loss's closed form [X 1]^T (sigmoid(z) - y) / m + lambda [w, 0] (a test checks
+        both against the module and autograd to 1e-12; autograd per chunk costs ~30 % more
+        here); the Hessian is ``newton.add_gram``'s.
         """
         torch, X, y = self.torch, self.X_train, self.y_train
+        softplus = torch.nn.functional.softplus
         p = X.shape[1]
         with torch.no_grad():
             newton._assign([self.module.weight, self.module.bias], theta)
@@ -139,13 +146,13 @@ class TorchLinear(TorchTabular):
             for start, stop in chunks:
                 block, target = X[start:stop], y[start:stop]  # (c, p), (c,) views
                 logits = self.module(block).squeeze(1)  # (c,)
-                loss += self.loss_sum(logits, target)
-                prob = torch.sigmoid(logits)  # (c,)
-                residual = prob - target
-                grad[:p].addmv_(block.T, residual)
-                grad[p] += residual.sum()
+                loss += softplus(logits).sum() - target.dot(logits)  # BCEWithLogitsLoss, summed
+                prob = logits.sigmoid_()  # (c,) in place: the logits are not needed again
                 if with_hessian:
                     newton.add_gram(H, block, prob * (1.0 - prob))
+                residual = prob.sub_(target)  # (c,) in place
+                grad[:p].addmv_(block.T, residual)
+                grad[p] += residual.sum()
                 rows += stop - start
             weight = theta[:p]
             loss = float(loss) / rows + 0.5 * self.lam * float(weight @ weight)
@@ -174,9 +181,16 @@ class TorchLinear(TorchTabular):
         elif solver == "newton-sampled":
             theta = self.torch.zeros(self.X_train.shape[1] + 1, dtype=self.torch.float64, device=self.device)
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
-            theta, H, first = newton.minimize_evaluated(  # Newton on the sample, a Hessian each pass
-                lambda t, h: self.evaluate(t, sample, h), theta, max_iter=MAX_ITER,
+            coarse = [(start, start + max(1, (stop - start) // COARSE_FRACTION)) for start, stop in sample]
+            theta, _, first = newton.minimize_evaluated(  # from zero: Newton on part of the sample
+                lambda t, h: self.evaluate(t, coarse, h), theta, max_iter=MAX_ITER,
                 decrement_tol=SAMPLE_DECREMENT_TOL)
+            if first.converged:  # then on the whole sample, a fresh Hessian each pass
+                theta, H, second = newton.minimize_evaluated(
+                    lambda t, h: self.evaluate(t, sample, h), theta, max_iter=MAX_ITER,
+                    decrement_tol=SAMPLE_DECREMENT_TOL)
+                second.n_iter += first.n_iter
+                first = second
             outcome = first
             if first.converged:  # all rows, exact gradient, the sample's Hessian BFGS-corrected
                 theta, _, outcome = newton.minimize_evaluated(
