@@ -56,7 +56,8 @@ def _tall(n=40_000, p=5, seed=1):
 
 def _sklearn_optimum(dataset) -> np.ndarray:
     """[coef..., intercept] by newton-cholesky at tol 1e-10: ~1e-12 from the optimum (DESIGN.md)."""
-    fit = LogisticRegression(C=dataset.C, solver="newton-cholesky", tol=1e-10, max_iter=1000)
+    C = np.inf if dataset.penalty == "none" else dataset.C  # as bench/models/sklearn_logit.py
+    fit = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000)
     fit.fit(dataset.X_train, dataset.y_train)
     return np.r_[fit.coef_[0], fit.intercept_]
 
@@ -200,6 +201,27 @@ def test_sampled_newton_reaches_the_optimum(monkeypatch):
     assert "sampled Hessian (float64; chunked X^T S X over 3000 of 30000 rows" in model.result().solver
     # measured 3e-9; the sample's optimum alone is ~1e-2 away, so the full passes did the work
     assert np.abs(estimates - _sklearn_optimum(dataset)).max() <= AGREE_ATOL
+
+
+@pytest.mark.parametrize("penalty", ["l2", "none"])
+def test_sampled_newton_on_rows_sorted_by_label(monkeypatch, penalty):
+    """A file sorted by its label, 13 % positives: every sampled chunk holds one class only
+    (its own MLE does not exist without a penalty), yet the full passes reach the optimum."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40_000, 5))
+    y = (rng.random(40_000) < 1 / (1 + np.exp(2.5 - X @ rng.normal(0, 0.6, 5)))).astype(np.float64)
+    order = np.argsort(y, kind="stable")
+    dataset = build(name="sorted", description="rows sorted by label", source="synthetic", X=X[order],
+                    y=y[order], feature_names=tuple(f"x{j}" for j in range(5)), split="none", test_fraction=0.0,
+                    standardize=False, penalty=penalty, C=1.0, seed=0, where="test")  # no split: order kept
+    monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)
+    monkeypatch.setattr(torch_linear, "PASS_CHUNK_BYTES", 8 * 5 * 1000)
+    monkeypatch.setattr(torch_linear, "SAMPLE_ROWS_PER_PARAM", 500)
+    estimates, model = _torch_estimates(dataset)
+    assert model.solver == "newton-sampled"
+    sample = torch_linear.sample_chunks(model.chunks, 5)
+    assert all(np.unique(dataset.y_train[a:b]).size == 1 for a, b in sample)  # the hard case indeed
+    assert np.abs(estimates - _sklearn_optimum(dataset)).max() <= AGREE_ATOL  # measured 7e-8
 
 
 def test_lbfgs_reaches_the_optimum_on_a_wide_problem(monkeypatch):
