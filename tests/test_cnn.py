@@ -152,6 +152,8 @@ def test_matmul_peak_is_measured_once_per_thread_count():
     assert matmul_peak_flops() == first  # cached: every fraction of a run uses the same yardstick
     # a 2-core machine does ~50-160 GFLOP/s; even a loaded one beats 1 GFLOP/s
     assert 1e9 < first < 1e14
+    assert 1e9 < matmul_peak_flops(size=256, repeats=2, fresh=True) < 1e14  # the timing suite's re-measurement
+    assert matmul_peak_flops() == first  # ... which leaves the run's yardstick alone
 
 
 # --- torch_cnn through the runner, on a tiny dataset ---------------------------------------
