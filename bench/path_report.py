@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench import path as paths
+from bench import path_agreement as agreements
 from bench.html import CSS, image, table
 from bench.markdown import table as md_table
 from bench.plots import _figure, _png, colors
@@ -66,11 +67,11 @@ def path_figure(run: paths.PathRun, max_terms: int = MAX_TERMS) -> bytes | None:
             rows = here[here["model"] == model]
             axes.plot(rows["C"], rows["estimate"], color=palette[model], lw=1.0, marker=MARKERS[i % len(MARKERS)],
                       ms=max(7.0 - 1.4 * i, 2.5), mfc="none" if i % 2 else palette[model], label=model, zorder=3 + i)
-        rows = here[here["model"] == paths.UNCORRECTED]
+        rows = here[here["model"] == agreements.UNCORRECTED]
         axes.plot(rows["C"], rows["estimate"], color="0.45", ls="--", lw=1.0, marker="x", ms=5,
-                  label=f"{paths.UNCORRECTED} at C", zorder=2)
+                  label=f"{agreements.UNCORRECTED} at C", zorder=2)
         axes.plot(2.0 * rows["C"], rows["estimate"], color="black", ls=":", lw=1.0, marker="+", ms=8,
-                  label=f"{paths.UNCORRECTED} drawn at 2C", zorder=10)
+                  label=f"{agreements.UNCORRECTED} drawn at 2C", zorder=10)
         axes.axhline(0.0, color="0.8", lw=0.6, zorder=1)
         axes.set_xscale("log")
         axes.minorticks_off()  # log-axis minor ticks are most of the drawing time of a grid of panels
@@ -100,22 +101,22 @@ def agreement_figure(run: paths.PathRun) -> bytes | None:
     figure = _figure(7.5, 4.6)
     axes = figure.add_subplot()
     shown = lambda values: np.maximum(values.to_numpy(dtype=float), PLOT_FLOOR)  # noqa: E731
-    pairs = frame[frame["comparison"] == paths.SAME_C]
+    pairs = frame[frame["comparison"] == agreements.SAME_C]
     labels = list(dict.fromkeys(f"{a} vs {b}" for a, b in zip(pairs["model_a"], pairs["model_b"])))
     palette = colors(labels)
     for i, label in enumerate(labels):
         rows = pairs[[f"{a} vs {b}" == label for a, b in zip(pairs["model_a"], pairs["model_b"])]]
         axes.plot(rows["C"], shown(rows["max_abs_diff"]), color=palette[label], lw=1.0,
                   marker=MARKERS[i % len(MARKERS)], ms=max(6.0 - 0.6 * i, 2.5), label=label)
-    for comparison, style in ((paths.UNCORRECTED_SAME_C, {"color": "#a50e0e", "ls": "--", "marker": "x"}),
-                              (paths.AT_2C, {"color": "black", "ls": "-", "marker": "s", "ms": 5}),
-                              (paths.AT_2C_INTERPOLATED, {"color": "black", "ls": ":", "marker": "s", "mfc": "none", "ms": 5})):
+    for comparison, style in ((agreements.UNCORRECTED_SAME_C, {"color": "#a50e0e", "ls": "--", "marker": "x"}),
+                              (agreements.AT_2C, {"color": "black", "ls": "-", "marker": "s", "ms": 5}),
+                              (agreements.AT_2C_INTERPOLATED, {"color": "black", "ls": ":", "marker": "s", "mfc": "none", "ms": 5})):
         rows = frame[frame["comparison"] == comparison]
         if len(rows):
             reference = rows["model_b"].iloc[0]
             axes.plot(rows["C"], shown(rows["max_abs_diff"]), lw=1.0,
                       label=f"uncorrected at C vs {reference}, {comparison}", **style)
-    axes.axhline(paths.TOLERANCE, color="#d62728", ls="-.", lw=1.0, label=f"tolerance {paths.TOLERANCE:g}")
+    axes.axhline(agreements.TOLERANCE, color="#d62728", ls="-.", lw=1.0, label=f"tolerance {agreements.TOLERANCE:g}")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("C (log scale)", fontsize=8)
@@ -138,18 +139,18 @@ def _verdict_text(run: paths.PathRun) -> tuple[str, str]:
     if run.ok:
         judged = run.agreement[run.agreement["verdict"] == "pass"]
         worst = judged["max_abs_diff"].max() if len(judged) else math.nan
-        return "pass", (f"every pair of models agrees within {paths.TOLERANCE:g} at every C "
+        return "pass", (f"every pair of models agrees within {agreements.TOLERANCE:g} at every C "
                         f"(largest difference {worst:.3g}); no cell failed.")
     parts = []
     if len(disagreements):
-        parts.append(f"{len(disagreements)} comparison(s) outside {paths.TOLERANCE:g}")
+        parts.append(f"{len(disagreements)} comparison(s) outside {agreements.TOLERANCE:g}")
     if len(failed):
         parts.append(f"{len(failed)} cell(s) failed")
     return "FAIL", "; ".join(parts) + "."
 
 
 def _mapping(run: paths.PathRun) -> pd.DataFrame:
-    rows = run.agreement[run.agreement["model_a"] == paths.UNCORRECTED]
+    rows = run.agreement[run.agreement["model_a"] == agreements.UNCORRECTED]
     return rows[["C", "model_b", "C_b", "comparison", "max_abs_diff", "tolerance", "verdict"]].rename(
         columns={"model_b": "reference"})
 
@@ -172,12 +173,12 @@ MAPPING_TEXT = (
 def render_markdown(run: paths.PathRun) -> str:
     info = run.info
     verdict, sentence = _verdict_text(run)
-    summary = paths.summary_frame(run.agreement, run.grid)
+    summary = agreements.summary_frame(run.agreement, run.grid)
     out = [
         f"# Penalty path: {run.dataset}",
         "",
         f"Every model refit with L2 at each C ({_grid_text(run)}), replacing the dataset's own penalty. "
-        f"Models: {', '.join(run.models)}, plus the pseudo-model {paths.UNCORRECTED}. "
+        f"Models: {', '.join(run.models)}, plus the pseudo-model {agreements.UNCORRECTED}. "
         f"Seed {info.get('seed')}, {info.get('threads')} thread(s) per fit; the whole path took "
         f"{info.get('path_seconds', math.nan):.2f} s.",
         "",
@@ -185,8 +186,8 @@ def render_markdown(run: paths.PathRun) -> str:
         "",
         "## Agreement at each C",
         "",
-        f"The worst pair of models at each C (tolerance {paths.TOLERANCE:g}, absolute, on every estimate), and "
-        f"{paths.UNCORRECTED} against the reference at C and at 2C. Every pair is in `path_agreement.csv`.",
+        f"The worst pair of models at each C (tolerance {agreements.TOLERANCE:g}, absolute, on every estimate), and "
+        f"{agreements.UNCORRECTED} against the reference at C and at 2C. Every pair is in `path_agreement.csv`.",
         "",
         md_table(summary),
         "",
@@ -198,7 +199,7 @@ def render_markdown(run: paths.PathRun) -> str:
         "",
         "## Fits",
         "",
-        md_table(paths.runtime_frame(run.fits)),
+        md_table(agreements.runtime_frame(run.fits)),
         "",
     ]
     shown = _fits_shown(run)
@@ -216,12 +217,12 @@ def render_html(run: paths.PathRun) -> str:
     git = info.get("git", {}) or {}
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
     versions = ", ".join(f"{k} {v}" for k, v in (info.get("versions") or {}).items() if v)
-    summary = paths.summary_frame(run.agreement, run.grid)
+    summary = agreements.summary_frame(run.agreement, run.grid)
     seconds = f"{info.get('path_seconds', math.nan):.2f}"
     parts = [
         f"<h1>Penalty path: {esc(run.dataset)}</h1>",
         f"<p>Every model refit with L2 at each C ({esc(_grid_text(run))}), replacing the dataset's own penalty. "
-        f"Models: {esc(', '.join(run.models))}, plus the pseudo-model {esc(paths.UNCORRECTED)}.</p>",
+        f"Models: {esc(', '.join(run.models))}, plus the pseudo-model {esc(agreements.UNCORRECTED)}.</p>",
         f"<p class=meta>Seed {esc(info.get('seed'))}, {esc(info.get('threads'))} thread(s) per fit, the whole path "
         f"{esc(seconds)} s. {esc(info.get('started'))} → {esc(info.get('finished'))}. "
         f"Commit {esc(commit)}. {esc(versions)}.</p>",
@@ -229,7 +230,7 @@ def render_html(run: paths.PathRun) -> str:
         "<h2 id=paths>Paths</h2>",
         image(path_figure(run), f"{run.dataset}: estimates against C, one panel per term"),
         f"<p class=meta>Each model's estimates at each C; the markers shrink from model to model so that lines lying "
-        f"on one another stay visible. Dashed: {esc(paths.UNCORRECTED)} at its own C; dotted: the same estimates "
+        f"on one another stay visible. Dashed: {esc(agreements.UNCORRECTED)} at its own C; dotted: the same estimates "
         "drawn at 2C, where they meet the binary models.</p>",
         "<h2 id=agreement>Agreement at each C</h2>",
         image(agreement_figure(run), f"{run.dataset}: max difference between models against C"),
@@ -240,7 +241,7 @@ def render_html(run: paths.PathRun) -> str:
         f"<p>{esc(MAPPING_TEXT)}</p>",
         table(_mapping(run)),
         "<h2 id=fits>Fits</h2>",
-        table(paths.runtime_frame(run.fits), verdict_column=None),
+        table(agreements.runtime_frame(run.fits), verdict_column=None),
     ]
     shown = _fits_shown(run)
     if len(shown):

@@ -1,4 +1,4 @@
-"""``bench.inference``: standard errors, Wald tables and average marginal effects.
+"""``bench.inference`` and ``bench.effects``: standard errors, Wald tables and average marginal effects.
 
 References: statsmodels (an independent implementation) fitted here on its own
 datasets, and the published Stata results that statsmodels tests against
@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from statsmodels.datasets import anes96, spector
 from torch.func import functional_call
 
-from bench import inference
+from bench import effects, inference
 
 # The issue's tolerances. sklearn (newton-cholesky) and statsmodels (Newton) reach the
 # same MLE to ~3e-14 here, so any larger difference is in the inference code.
@@ -132,7 +132,7 @@ def test_separated_data_raise_instead_of_returning_nonsense():
 # --- binary: average marginal effects ------------------------------------------------------
 
 
-@pytest.mark.parametrize("ame_function", [inference.binary_ame, inference.torch_ame], ids=["closed_form", "torch"])
+@pytest.mark.parametrize("ame_function", [effects.binary_ame, effects.torch_ame], ids=["closed_form", "torch"])
 def test_binary_ame_equals_statsmodels_margeff(spector_fit, ame_function):
     X, _, reference, coef, intercept = spector_fit
     margeff = reference.get_margeff(at="overall", method="dydx")
@@ -147,14 +147,14 @@ def test_binary_ame_equals_statsmodels_margeff(spector_fit, ame_function):
 def test_torch_ame_leaves_the_global_generator_alone(spector_fit):
     X, _, _, coef, intercept = spector_fit
     state = torch.get_rng_state()
-    inference.torch_ame(X, coef, intercept, np.eye(4))
+    effects.torch_ame(X, coef, intercept, np.eye(4))
     assert torch.equal(state, torch.get_rng_state())
 
 
 def test_ame_rejects_a_covariance_of_the_wrong_shape(spector_fit):
     X, _, _, coef, intercept = spector_fit
     with pytest.raises(ValueError, match=r"cov: expected shape \(4, 4\)"):
-        inference.binary_ame(X, coef, intercept, np.eye(3))
+        effects.binary_ame(X, coef, intercept, np.eye(3))
 
 
 # --- Wald table ------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_multinomial_covariance_equals_mnlogit(anes_fit):
 def test_multinomial_ame_equals_mnlogit_margeff(anes_fit):
     X, _, reference, contrasts, intercept_contrasts = anes_fit
     cov = inference.multinomial_covariance(X, contrasts, intercept_contrasts)
-    ame, std_error = inference.multinomial_ame(X, contrasts, intercept_contrasts, cov)  # (7, 5) each
+    ame, std_error = effects.multinomial_ame(X, contrasts, intercept_contrasts, cov)  # (7, 5) each
     margeff = reference.get_margeff(at="overall", method="dydx")  # (5, 7): feature x class
     assert_allclose(ame, margeff.margeff.T, rtol=0, atol=AME_ATOL)
     assert_allclose(std_error, margeff.margeff_se.T, rtol=SE_RTOL)
@@ -231,8 +231,8 @@ def test_two_class_multinomial_is_the_binary_model(spector_fit, lam):
     X, _, _, coef, intercept = spector_fit
     cov = inference.multinomial_covariance(X, coef[None, :], [intercept], lam=lam)
     assert_allclose(cov, inference.binary_covariance(X, coef, intercept, lam=lam / 2), rtol=1e-12)
-    ame, std_error = inference.multinomial_ame(X, coef[None, :], [intercept], cov)
-    binary_effect, binary_std_error = inference.binary_ame(X, coef, intercept, cov)
+    ame, std_error = effects.multinomial_ame(X, coef[None, :], [intercept], cov)
+    binary_effect, binary_std_error = effects.binary_ame(X, coef, intercept, cov)
     assert_allclose(ame, [-binary_effect, binary_effect], rtol=1e-12)
     assert_allclose(std_error, [binary_std_error, binary_std_error], rtol=1e-12)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import datasets, models, path, path_report
+from bench import datasets, models, path, path_agreement, path_report
 from bench.cli import main
 from bench.config import RunConfig
 
@@ -67,7 +67,7 @@ def test_path_csv_has_exactly_the_issue_columns(written, dataset, grid):
     assert list(typed.columns) == PATH_COLUMNS and len(typed) == len(frame)
     np.testing.assert_array_equal(typed["estimate"].to_numpy(), frame["estimate"].to_numpy())  # %.17g round-trips
     assert set(frame["dataset"]) == {dataset}
-    assert set(frame["model"]) == {*EXACT, path.UNCORRECTED}
+    assert set(frame["model"]) == {*EXACT, path_agreement.UNCORRECTED}
     n_terms = datasets.load(dataset).n_features + 1
     assert (frame.groupby(["model", "C"]).size() == n_terms).all()
 
@@ -79,7 +79,7 @@ def test_exact_models_agree_within_1e5_at_every_C(written, dataset, grid):
     frame = read_path(out)
     grid_values = path.parse_grid(grid)
     filed = pd.read_csv(out / "path_agreement.csv")
-    filed = filed[filed["comparison"] == path.SAME_C].set_index(["C", "model_a", "model_b"])["max_abs_diff"]
+    filed = filed[filed["comparison"] == path_agreement.SAME_C].set_index(["C", "model_a", "model_b"])["max_abs_diff"]
     for a, b in itertools.combinations(EXACT, 2):
         wa, wb = wide(frame, a), wide(frame, b)
         np.testing.assert_array_equal(wa.index, grid_values)  # every model has every C: no cell failed
@@ -109,7 +109,7 @@ def test_coefficients_shrink_toward_zero_as_C_falls(written, dataset, grid):
 def test_uncorrected_softmax_at_C_is_sklearn_at_2C(written, dataset):
     _, out = written(dataset, FACTOR_2_GRID)
     frame = read_path(out)
-    uncorrected, reference = wide(frame, path.UNCORRECTED), wide(frame, "sklearn_logit")
+    uncorrected, reference = wide(frame, path_agreement.UNCORRECTED), wide(frame, "sklearn_logit")
     checked = 0
     for C in uncorrected.index:
         if 2 * C in reference.index:
@@ -120,7 +120,7 @@ def test_uncorrected_softmax_at_C_is_sklearn_at_2C(written, dataset):
     gap = (uncorrected - reference).abs().max(axis=1)
     assert (gap > 1e-2).all(), gap.to_dict()
     filed = pd.read_csv(out / "path_agreement.csv")
-    judged = filed[filed["comparison"] == path.AT_2C]
+    judged = filed[filed["comparison"] == path_agreement.AT_2C]
     assert len(judged) == 4 and (judged["verdict"] == "pass").all()
     np.testing.assert_allclose(judged["C_b"], 2 * judged["C"])
 
@@ -129,9 +129,9 @@ def test_wide_grid_shows_the_mapping_by_spline(written):
     """1e-2:1e2:5 has no 2C on the grid: the rows are shown, not judged."""
     _, out = written("breast_cancer", SMALL_GRID)
     filed = pd.read_csv(out / "path_agreement.csv")
-    shown = filed[filed["comparison"] == path.AT_2C_INTERPOLATED]
+    shown = filed[filed["comparison"] == path_agreement.AT_2C_INTERPOLATED]
     assert len(shown) == 4 and (shown["verdict"] == "compared").all() and shown["tolerance"].isna().all()
-    assert not (filed["comparison"] == path.AT_2C).any()
+    assert not (filed["comparison"] == path_agreement.AT_2C).any()
 
 
 @pytest.mark.parametrize("dataset,grid", CASES)
@@ -160,7 +160,7 @@ def test_a_failed_cell_is_isolated_and_exits_1(monkeypatch, tmp_path, capsys):
     fits = pd.read_csv(out / "path_fits.csv")
     assert (fits.loc[fits["model"] == "fault_raises", "status"] == "failed").all()
     assert (fits.loc[fits["model"] == "sklearn_logit", "status"] == "ok").all()
-    assert set(read_path(out)["model"]) == {"sklearn_logit", path.UNCORRECTED}
+    assert set(read_path(out)["model"]) == {"sklearn_logit", path_agreement.UNCORRECTED}
     assert err.count("failed: fault_raises") == 2
 
 

@@ -126,10 +126,10 @@ class Model(abc.ABC):
         ``cov``: the covariance of [coef..., intercept] per contrast row (from the model's
         own Hessian); None means the closed form X~^T W X~ at the fitted coefficients.
         ``effects``: (ame, std_error) from the model's own machinery; None means the
-        closed form (``bench.inference``). Penalised fits get neither: the inverse
+        closed form (``bench.effects``). Penalised fits get neither: the inverse
         penalised Hessian is not the covariance of an MLE, and is not presented as one.
         """
-        from bench import inference
+        from bench import effects as marginal, inference
 
         if dataset.penalty != "none" or result.coef is None or result.converged is False:
             return result
@@ -144,7 +144,7 @@ class Model(abc.ABC):
         if result.std_error is None:
             result.std_error = np.sqrt(np.diag(cov)).reshape(coef.shape[0], -1)
         if effects is None:
-            effects = (inference.binary_ame if binary else inference.multinomial_ame)(X, coef, intercept, cov)
+            effects = (marginal.binary_ame if binary else marginal.multinomial_ame)(X, coef, intercept, cov)
         ame, se = (np.atleast_2d(a) for a in effects)  # binary (1, p): class 1; K classes (K, p)
         result.extra["effects"] = (ame, se, (1,) if binary else tuple(range(dataset.n_classes)))
         return result

@@ -246,7 +246,7 @@ class TorchLinear(TorchTabular):
         if self.dataset.penalty != "none" or not self.dataset.is_binary:
             # K classes: the multinomial block Hessian in contrasts (closed form)
             return self.attach_inference(result, self.dataset)
-        from bench import inference
+        from bench import effects as marginal, inference
 
         torch, X, y = self.torch, self.X_train, self.y_train
 
@@ -255,5 +255,5 @@ class TorchLinear(TorchTabular):
             return torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="sum")
 
         cov = inference.torch_covariance(total_nll, [self.module.weight.detach(), self.module.bias.detach()])
-        effects = inference.torch_ame(self.dataset.X_train, coef, intercept, cov)  # autograd input gradients
+        effects = marginal.torch_ame(self.dataset.X_train, coef, intercept, cov)  # autograd input gradients
         return self.attach_inference(result, self.dataset, cov=cov, effects=effects)
