@@ -8,6 +8,7 @@ the shipped small ones (spector: 32 rows, breast_cancer: 569, synthetic: 2,000).
 from __future__ import annotations
 
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,19 @@ def small_run() -> bench.Results:
 def saved_small_run(small_run, tmp_path_factory) -> Path:
     """``small_run`` saved once to a fresh directory."""
     return small_run.save(tmp_path_factory.mktemp("report") / "run")
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def html_tags(text: str) -> list[tuple[str, dict]]:
+    """Every start tag of an HTML page, with its attributes: (tag, {name: value})."""
+    parser = _TagCollector()
+    parser.feed(text)
+    return parser.tags

@@ -10,35 +10,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from html.parser import HTMLParser
 
 import pytest
 
 import bench.results
 from bench.html import render_html
+from tests.conftest import html_tags
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 MAX_BYTES = 5 * 1024 * 1024  # the page-size budget
 
 
-class _Collector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def _tags(text: str) -> list[tuple[str, dict]]:
-    parser = _Collector()
-    parser.feed(text)
-    return parser.tags
-
-
 def test_page_is_self_contained(saved_small_run):
     text = (saved_small_run / "index.html").read_text(encoding="utf-8")
-    tags = _tags(text)
+    tags = html_tags(text)
     assert not [t for t, _ in tags if t in ("script", "link", "iframe")]
     images = [a["src"] for t, a in tags if t == "img"]
     assert images and all(src.startswith("data:image/png;base64,") for src in images)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ import pytest
 from bench import datasets, models, path, path_agreement, path_report
 from bench.cli import main
 from bench.config import RunConfig
+from tests.conftest import html_tags
 
 PATH_COLUMNS = ["dataset", "model", "C", "class", "term", "estimate"]  # the issue's, in order
 EXACT = ("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2")
@@ -211,22 +211,12 @@ def assert_bad_input(status, capsys, tmp_path, names):
     assert list(tmp_path.iterdir()) == []  # nothing written, not even the directory
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
 def test_page_has_images_and_no_scripts(written):
     _, out = written("breast_cancer", SMALL_GRID)
     text = (out / "index.html").read_text(encoding="utf-8")
-    parser = _Tags()
-    parser.feed(text)
-    assert not [t for t, _ in parser.tags if t in ("script", "link", "iframe")]
-    images = [a["src"] for t, a in parser.tags if t == "img"]
+    tags = html_tags(text)
+    assert not [t for t, _ in tags if t in ("script", "link", "iframe")]
+    images = [a["src"] for t, a in tags if t == "img"]
     assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r"https?://", text)
     assert "tolerance" in text and "pass" in text

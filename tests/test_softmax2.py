@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from bench import datasets
 from bench.config import RunConfig
 from bench.models import newton
 from bench.models.torch_softmax2 import contrast, fit_two_logit
@@ -23,16 +22,6 @@ MAPPING_GAP = 1e-3  # the wrong mapping must miss by more than this (measured 0.
 HESSIAN_TOL = 1e-10  # the brief's; both sides are float64 sums of O(1) terms (rounding ~1e-15)
 
 CONFIG = RunConfig(repeats=1, models=("torch_softmax2",))
-
-
-@pytest.fixture(scope="module")
-def spector():
-    return datasets.load("spector")
-
-
-@pytest.fixture(scope="module")
-def breast_cancer():
-    return datasets.load("breast_cancer")
 
 
 def _statsmodels_mle(ds) -> tuple[np.ndarray, float]:
