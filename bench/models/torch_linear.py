@@ -20,10 +20,10 @@ Solver, chosen by the shape of the data (``choose_solver``; the report names the
   sampled chunk, then on the whole sample, a fresh Hessian each iteration, both stopped
   at a decrement of 1e-3: the sample's own optimum is within sampling error (~3e-2) of
   the full data's, so going further buys nothing (measured: 4 Hessians on the whole sample
-  took a quarter of the fit; 3 on the third and 1 on the whole, ~0.7 reads of X). Then passes over all rows, each giving the exact objective and gradient
-  at one point, with Newton steps on the sample's Hessian, BFGS-corrected by each gradient
-  pair (``newton.minimize_evaluated``): the fixed point is the exact optimum, and each
-  step gains ~1.5 digits (the sample Hessian's relative error is ~0.03). Stops when half
+  took a quarter of the fit; 3 on the third and 1 on the whole, ~0.7 reads of X). Then
+  passes over all rows, each giving the exact objective and gradient at one point, with
+  Newton steps on the sample's Hessian, BFGS-corrected by each gradient pair
+  (``newton.minimize_evaluated``): the fixed point is the exact optimum, and each step gains ~1.5 digits (the sample Hessian's relative error is ~0.03). Stops when half
   the decrement is below 1e-14, after taking that step: ~1e-9 from the optimum, measured.
 - ``lbfgs`` (larger, p + 1 > 128; synthetic_wide): L-BFGS with an exact line search on
   the logits (``lbfgs.py``): two reads of X per iteration, stopped at ||g|| < 1e-8.
@@ -182,21 +182,20 @@ class TorchLinear(TorchTabular):
             theta = self.torch.zeros(self.X_train.shape[1] + 1, dtype=self.torch.float64, device=self.device)
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
             coarse = [(start, start + max(1, (stop - start) // COARSE_FRACTION)) for start, stop in sample]
-            theta, _, first = newton.minimize_evaluated(  # from zero: Newton on part of the sample
-                lambda t, h: self.evaluate(t, coarse, h), theta, max_iter=MAX_ITER,
-                decrement_tol=SAMPLE_DECREMENT_TOL)
-            if first.converged:  # then on the whole sample, a fresh Hessian each pass
-                theta, H, second = newton.minimize_evaluated(
-                    lambda t, h: self.evaluate(t, sample, h), theta, max_iter=MAX_ITER,
-                    decrement_tol=SAMPLE_DECREMENT_TOL)
-                second.n_iter += first.n_iter
-                first = second
-            outcome = first
-            if first.converged:  # all rows, exact gradient, the sample's Hessian BFGS-corrected
-                theta, _, outcome = newton.minimize_evaluated(
-                    lambda t, h: self.evaluate(t, self.chunks, h), theta, hessian=H, max_iter=MAX_ITER,
-                    decrement_tol=SAMPLED_DECREMENT_TOL)
-                outcome.n_iter += first.n_iter
+            stages = (  # (rows, keep the previous stage's Hessian, stopping decrement)
+                (coarse, False, SAMPLE_DECREMENT_TOL),  # from zero: Newton on a third of each sampled chunk
+                (sample, False, SAMPLE_DECREMENT_TOL),  # the whole sample, a fresh Hessian each pass
+                (self.chunks, True, SAMPLED_DECREMENT_TOL),  # all rows, exact gradient, that Hessian BFGS-corrected
+            )
+            H, n_iter = None, 0
+            for rows, keep_hessian, tol in stages:
+                theta, H, outcome = newton.minimize_evaluated(
+                    lambda t, h, rows=rows: self.evaluate(t, rows, h), theta, hessian=H if keep_hessian else None,
+                    max_iter=MAX_ITER, decrement_tol=tol)
+                n_iter += outcome.n_iter
+                if not outcome.converged:
+                    break
+            outcome.n_iter = n_iter
             with self.torch.no_grad():
                 newton._assign(params, theta)
         else:
