@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bench import datasets
 from bench.config import RunConfig
+from bench.models import newton
 from bench.runner import run_cell
 
 GRID = np.logspace(-3, 3, 49)  # 49 values of C over six decades (where the stall was found)
@@ -28,3 +30,48 @@ def test_newton_converges_at_every_C(dataset_name, model_name):
         if result.status != "ok" or not result.converged:
             failures.append((float(C), result.message))
     assert failures == []
+
+
+# --- newton.minimize_evaluated: the passes of the scale path --------------------------
+
+
+def _spector_evaluate(spector, calls):
+    """Mean logistic loss on spector's [X 1], its gradient and Hessian, closed forms."""
+    X = torch.from_numpy(np.c_[spector.X_train, np.ones(len(spector.y_train))])
+    y = torch.tensor(spector.y_train)
+
+    def evaluate(theta, with_hessian, with_loss):
+        calls.append((with_hessian, with_loss))
+        z = X @ theta
+        p = torch.sigmoid(z)
+        loss = float((torch.nn.functional.softplus(z) - y * z).mean()) if with_loss else None
+        H = (X * (p * (1 - p))[:, None]).T @ X / len(y) if with_hessian else None
+        return loss, X.T @ (p - y) / len(y), H
+
+    return evaluate
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.2, 5.0])
+def test_quasi_newton_reaches_statsmodels_optimum_without_the_loss(spector, scale):
+    """The quasi-Newton stage keeps its first Hessian (here scaled by 0.2: steps five times
+    too long, or by 5), corrects it by BFGS and accepts steps on the Newton decrement
+    alone: it must still land on the MLE, and never ask for the loss."""
+    import statsmodels.api as sm
+
+    reference = sm.Logit(spector.y_train, np.c_[spector.X_train, np.ones(len(spector.y_train))]).fit(
+        method="newton", tol=1e-14, disp=0).params  # the independent reference
+    calls = []
+    evaluate = _spector_evaluate(spector, calls)
+    start = torch.tensor([0.5, 0.0, 0.5, -5.0], dtype=torch.float64)  # near the MLE, not at it
+
+    def scaled(theta, with_hessian, with_loss):
+        loss, g, H = evaluate(theta, with_hessian, with_loss)
+        return loss, g, None if H is None else scale * H
+
+    theta, outcome = newton.minimize_evaluated(scaled, start, quasi_newton=True, max_iter=200, decrement_tol=1e-20)
+    assert outcome.converged, outcome.message
+    assert np.abs(theta.numpy() - reference).max() < 1e-8  # statsmodels' MLE (float64 Newton)
+    assert all(not with_loss for _, with_loss in calls)
+    assert [with_hessian for with_hessian, _ in calls] == [True] + [False] * (len(calls) - 1)
+    if scale == 0.2:  # the first full steps overshoot: the monotonicity test must have halved some
+        assert len(calls) > outcome.n_iter + 1

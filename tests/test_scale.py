@@ -174,10 +174,10 @@ def test_chunked_hessian_and_gradient_match_the_full_ones(monkeypatch, breast_ca
     model.prepare(breast_cancer, FAST)
     p = model.module.weight.shape[1]
     theta = 0.1 * torch.randn(p + 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    monkeypatch.setattr("bench.models.newton.GRAM_ROWS_BYTES", 8 * p * 10)  # 10-row products
+    monkeypatch.setattr("bench.models.newton.GRAM_ROWS", 10)  # 10-row products
     chunks = torch_linear.chunk_ranges(model.X_train.shape[0], p, chunk_bytes=8 * p * 37)  # 37-row chunks
     assert len(chunks) > 10
-    loss, gradient, hessian = model.evaluate(theta, chunks, True)  # sets the module to theta
+    loss, gradient, hessian = model.evaluate(theta, chunks, chunks)  # sets the module to theta
     objective = model.objective()
     autograd_gradient = torch.cat([g.reshape(-1) for g in torch.autograd.grad(
         objective, [model.module.weight, model.module.bias])])

@@ -16,15 +16,17 @@ Solver, chosen by the shape of the data (``choose_solver``; the report names the
 - ``newton-sampled`` (larger, p + 1 <= 128; synthetic_tall): Newton with a chunked
   X^T S X and a Cholesky solve. Over all rows that Hessian costs 2 n p^2 flops, as much as
   ~5 reads of X here, so it is computed on a sample: every k-th chunk of rows, about
-  1024 (p + 1) rows spread over the array. First Newton from zero on a third of each
-  sampled chunk, then on the whole sample, a fresh Hessian each iteration, both stopped
-  at a decrement of 1e-3: the sample's own optimum is within sampling error (~3e-2) of
-  the full data's, so going further buys nothing (measured: 4 Hessians on the whole sample
-  took a quarter of the fit; 3 on the third and 1 on the whole, ~0.7 reads of X). Then
-  passes over all rows, each giving the exact objective and gradient at one point, with
-  Newton steps on the sample's Hessian, BFGS-corrected by each gradient pair
-  (``newton.minimize_evaluated``): the fixed point is the exact optimum, and each step gains ~1.5 digits (the sample Hessian's relative error is ~0.03). Stops when half
-  the decrement is below 1e-14, after taking that step: ~1e-9 from the optimum, measured.
+  1024 (p + 1) rows spread over the array. First Newton from zero on a sixth of each
+  sampled chunk, a fresh Hessian each iteration, stopped at a decrement of 1e-3: that
+  sub-sample's optimum is within sampling error (~6e-2) of the full data's, so going
+  further buys nothing (3 iterations, ~4 % of the fit). Then passes over all rows, each
+  giving the exact gradient at one point; the first also gives the Hessian over the whole
+  sample (its rows are read in that pass anyway), and each pass takes a Newton step on
+  that Hessian, BFGS-corrected by each gradient pair (``newton.minimize_evaluated``,
+  which accepts a step by a decrease of the Newton decrement, so these passes never need
+  the loss): the fixed point is the exact optimum, and each step gains ~1.5 digits (the
+  sample Hessian's relative error is ~0.03). Stops when half the decrement is below
+  1e-14, after taking that step: 5 passes, ~2e-9 from the optimum, measured.
 - ``lbfgs`` (larger, p + 1 > 128; synthetic_wide): L-BFGS with an exact line search on
   the logits (``lbfgs.py``): two reads of X per iteration, stopped at ||g|| < 1e-8.
 
@@ -55,9 +57,10 @@ SAMPLED_NEWTON_MAX_PARAMS = 128  # p + 1 up to this: Newton with a sampled Hessi
 PASS_CHUNK_BYTES = 4 * 2**20  # rows per step of a pass over X: 4 MiB, read once, used twice from cache
 # (2, 4 and 8 MiB within noise of each other on synthetic_tall, 1 and 16 MiB ~15 % slower)
 SAMPLE_ROWS_PER_PARAM = 1024  # the sampled Hessian's rows: relative error ~ sqrt((p + 1) / rows) ~ 0.03
-COARSE_FRACTION = 3  # the first Newton steps (from zero) use a third of each sample chunk
-SAMPLE_DECREMENT_TOL = 1e-3  # Newton on (part of) the sample: its optimum is ~3e-2 from the full data's anyway
-SAMPLED_DECREMENT_TOL = 1e-14  # then ~1e-9 from the optimum (measured on synthetic_tall)
+COARSE_FRACTION = 6  # the first Newton steps (from zero) use a sixth of each sample chunk
+# (a third: the same passes after, ~15 % more time in these steps' Hessians)
+SAMPLE_DECREMENT_TOL = 1e-3  # Newton on part of the sample: its optimum is ~6e-2 from the full data's anyway
+SAMPLED_DECREMENT_TOL = 1e-14  # then ~2e-9 from the optimum (measured on synthetic_tall)
 LBFGS_GRAD_TOL = 1e-8
 
 
@@ -123,12 +126,15 @@ class TorchLinear(TorchTabular):
     def solver(self) -> str:
         return choose_solver(*self.X_train.shape) if self.dataset.is_binary else "newton"
 
-    def evaluate(self, theta, chunks, with_hessian: bool):
-        """Objective, gradient and (optionally) Hessian at ``theta`` = [w, b], over the rows
-        of ``chunks``, in one pass: each chunk of X is read once and used from cache.
+    def evaluate(self, theta, chunks, hessian_chunks=(), with_loss: bool = True):
+        """Objective (None unless ``with_loss``) and gradient at ``theta`` = [w, b] over the
+        rows of ``chunks``, and the Hessian over the rows of ``hessian_chunks`` (those of
+        ``chunks`` that hold them; None if there are none), all in one pass: each chunk of X
+        is read once and used from cache. Each is a mean over its own rows.
 
         The objective is the module's: theta is written into the nn.Linear, the logits are
-        ``self.module(rows)`` and the loss is ``BCEWithLogitsLoss``'s closed form
+        its map b + X w (``torch.addmv``, what ``self.module(rows)`` computes, into a reused
+        buffer) and the loss is ``BCEWithLogitsLoss``'s closed form
         softplus(z) - y z (summed per chunk, then the mean) + lambda/2 ||w||^2; the gradient
         is that loss's closed form [X 1]^T (sigmoid(z) - y) / m + lambda [w, 0] (a test checks
         both against the module and autograd to 1e-12; autograd per chunk costs ~30 % more
@@ -139,27 +145,36 @@ class TorchLinear(TorchTabular):
         p = X.shape[1]
         with torch.no_grad():
             newton._assign([self.module.weight, self.module.bias], theta)
+            weight, bias = self.module.weight[0], self.module.bias  # (p,), (1,)
             loss = torch.zeros((), dtype=X.dtype, device=X.device)
             grad = torch.zeros(p + 1, dtype=X.dtype, device=X.device)
-            H = torch.zeros(p + 1, p + 1, dtype=X.dtype, device=X.device) if with_hessian else None
-            rows = 0
+            hessian_chunks = set(hessian_chunks)
+            H = torch.zeros(p + 1, p + 1, dtype=X.dtype, device=X.device) if hessian_chunks else None
+            # one chunk's logits (and softplus) in buffers reused chunk after chunk: a fresh
+            # allocation per chunk costs its page faults again (~15 % of a pass, measured)
+            longest = max(stop - start for start, stop in chunks)
+            buffers = torch.empty(2 if with_loss else 1, longest, dtype=X.dtype, device=X.device)
+            rows = hessian_rows = 0
             for start, stop in chunks:
                 block, target = X[start:stop], y[start:stop]  # (c, p), (c,) views
-                logits = self.module(block).squeeze(1)  # (c,)
-                loss += softplus(logits).sum() - target.dot(logits)  # BCEWithLogitsLoss, summed
+                c = stop - start
+                logits = torch.addmv(bias, block, weight, out=buffers[0, :c])  # (c,) nn.Linear's map: b + X w
+                if with_loss:  # BCEWithLogitsLoss, summed
+                    loss += softplus(logits, out=buffers[1, :c]).sum() - target.dot(logits)
                 prob = logits.sigmoid_()  # (c,) in place: the logits are not needed again
-                if with_hessian:
+                if (start, stop) in hessian_chunks:
                     newton.add_gram(H, block, prob * (1.0 - prob))
+                    hessian_rows += c
                 residual = prob.sub_(target)  # (c,) in place
                 grad[:p].addmv_(block.T, residual)
                 grad[p] += residual.sum()
-                rows += stop - start
+                rows += c
             weight = theta[:p]
-            loss = float(loss) / rows + 0.5 * self.lam * float(weight @ weight)
+            loss = float(loss) / rows + 0.5 * self.lam * float(weight @ weight) if with_loss else None
             grad /= rows
             grad[:p] += self.lam * weight
-            if with_hessian:
-                H /= rows
+            if H is not None:
+                H /= hessian_rows
                 H[:p, :p].diagonal().add_(self.lam)
         return loss, grad, H
 
@@ -182,19 +197,17 @@ class TorchLinear(TorchTabular):
             theta = self.torch.zeros(self.X_train.shape[1] + 1, dtype=self.torch.float64, device=self.device)
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
             coarse = [(start, start + max(1, (stop - start) // COARSE_FRACTION)) for start, stop in sample]
-            stages = (  # (rows, keep the previous stage's Hessian, stopping decrement)
-                (coarse, False, SAMPLE_DECREMENT_TOL),  # from zero: Newton on a third of each sampled chunk
-                (sample, False, SAMPLE_DECREMENT_TOL),  # the whole sample, a fresh Hessian each pass
-                (self.chunks, True, SAMPLED_DECREMENT_TOL),  # all rows, exact gradient, that Hessian BFGS-corrected
-            )
-            H, n_iter = None, 0
-            for rows, keep_hessian, tol in stages:
-                theta, H, outcome = newton.minimize_evaluated(
-                    lambda t, h, rows=rows: self.evaluate(t, rows, h), theta, hessian=H if keep_hessian else None,
-                    max_iter=MAX_ITER, decrement_tol=tol)
+            # Newton from zero on part of each sampled chunk, a fresh Hessian each iteration
+            theta, outcome = newton.minimize_evaluated(
+                lambda t, hessian, loss: self.evaluate(t, coarse, coarse if hessian else (), loss), theta,
+                quasi_newton=False, max_iter=MAX_ITER, decrement_tol=SAMPLE_DECREMENT_TOL)
+            n_iter = outcome.n_iter
+            if outcome.converged:  # all rows: the exact gradient each pass; the Hessian over the
+                # whole sample in the first pass only, then BFGS-corrected
+                theta, outcome = newton.minimize_evaluated(
+                    lambda t, hessian, loss: self.evaluate(t, self.chunks, sample if hessian else (), loss), theta,
+                    quasi_newton=True, max_iter=MAX_ITER, decrement_tol=SAMPLED_DECREMENT_TOL)
                 n_iter += outcome.n_iter
-                if not outcome.converged:
-                    break
             outcome.n_iter = n_iter
             with self.torch.no_grad():
                 newton._assign(params, theta)

@@ -79,7 +79,7 @@ def test_torch_vs_sklearn_lbfgs_fit_time(benchmark, scale_data, dataset_name):
         torch_estimates, sklearn_estimates = _estimates(torch_model), _estimates(sklearn_model)
         # one exact Newton step from torch's answer (full chunked Hessian, Cholesky): the optimum
         theta = torch.from_numpy(torch_estimates.copy())
-        _, gradient, hessian = torch_model.evaluate(theta, torch_model.chunks, True)
+        _, gradient, hessian = torch_model.evaluate(theta, torch_model.chunks, torch_model.chunks)
         optimum = (theta - torch.cholesky_solve(gradient[:, None], torch.linalg.cholesky(hessian))[:, 0]).numpy()
 
     ratio = min(torch_seconds) / min(sklearn_seconds)
