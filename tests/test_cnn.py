@@ -122,22 +122,29 @@ def _max_abs_rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max())
 
 
+@pytest.mark.parametrize("channels_last", [False, True])  # torch_cnn runs channels-last
 @pytest.mark.parametrize("grad", [False, True])  # with gradients the pool is max_pool2d, without max_pool_2x2
-def test_features_pool_first_is_features_bit_for_bit(net, grad):
+def test_features_pool_first_is_features_bit_for_bit(net, grad, channels_last):
     generator = torch.Generator().manual_seed(3)
     x = torch.rand(3, 3, 200, 200, generator=generator)  # (B, 3, 200, 200)
     x[0, :, :100] = 0.5  # flat regions: windows whose maxima tie
+    if channels_last:
+        net, x = copy.deepcopy(net).to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     with torch.set_grad_enabled(grad):
         # relu(max(a, b, c, d)) == max(relu(a), ..., relu(d)) exactly: the same layout gives the same bits
         assert torch.equal(features_pool_first(net, x), net.features(x))
 
 
-def test_features_pool_first_gives_the_same_gradients(net):
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_features_pool_first_gives_the_same_gradients(net, channels_last):
     """max_pool2d sends each window's gradient to its first maximum; before or after the
-    ReLU that is the same element, or the gradient is zero either way: bit for bit."""
+    ReLU that is the same element, or the gradient is zero either way: bit for bit. conv1's
+    two zero filters (CPU) add exact zeros and take no gradient of their own."""
     generator = torch.Generator().manual_seed(4)
     x = torch.rand(2, 3, 200, 200, generator=generator)
     x[1, :, 50:] = 0.25  # ties
+    if channels_last:
+        net, x = copy.deepcopy(net).to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     grads = []
     for features in (net.features, lambda t: features_pool_first(net, t)):
         net.zero_grad(set_to_none=True)

@@ -19,10 +19,11 @@ the network, the stored images and so each batch are channels-last, oneDNN's fas
 (train 1.1x, inference 1.5x); ReLU runs after each max-pool (``cnn.features_pool_first``,
 the same numbers; 1.05-1.1x); inference pools with strided maxima (``cnn.max_pool_2x2``,
 1.2x); glibc keeps freed memory for the next step (``_retain_freed_memory``, train
-1.1-1.25x). torch.compile was measured and is not used: training ran 0.85-0.95x of this
-path (inductor's max-pool backward is slow), inference at most 1.1x faster (max-autotune),
-after 7 s (cached) to 90 s of compilation per graph and batch shape. Threads:
-``RunConfig.threads``.
+1.1-1.25x); conv1's six filters run as eight, two of them zero (``cnn.features_pool_first``,
+the same numbers; train ~1.15x, inference ~1.1x). torch.compile was measured and is not
+used: training ran 0.85-0.95x of this path (inductor's max-pool backward is slow),
+inference at most 1.1x faster (max-autotune), after 7 s (cached) to 90 s of compilation
+per graph and batch shape. Threads: ``RunConfig.threads``.
 """
 
 from __future__ import annotations
