@@ -185,6 +185,16 @@ def test_chunked_hessian_and_gradient_match_the_full_ones(monkeypatch, breast_ca
     assert_allclose(hessian.numpy(), model.hessian().numpy(), rtol=0, atol=1e-12)
     assert_allclose(gradient.numpy(), autograd_gradient.numpy(), rtol=0, atol=1e-12)
     assert loss == pytest.approx(float(objective.detach()), abs=1e-12)
+    # the Hessian over a subset of the chunks (the sample) is the closed form over those rows
+    subset = chunks[::3]
+    no_loss, same_gradient, sampled = model.evaluate(theta, chunks, subset, with_loss=False)
+    rows = np.concatenate([np.arange(a, b) for a, b in subset])
+    X1 = np.c_[breast_cancer.X_train[rows], np.ones(rows.size)]
+    prob = 1.0 / (1.0 + np.exp(-(X1 @ theta.numpy())))
+    closed_form = (X1 * (prob * (1 - prob))[:, None]).T @ X1 / rows.size + np.diag([model.lam] * p + [0.0])
+    assert no_loss is None
+    assert torch.equal(same_gradient, gradient)
+    assert_allclose(sampled.numpy(), closed_form, rtol=0, atol=1e-12)
 
 
 # --- the solvers reach scikit-learn's optimum -----------------------------------------
