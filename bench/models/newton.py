@@ -44,10 +44,14 @@ def _assign(params, theta: torch.Tensor) -> None:
         offset += p.numel()
 
 
+def _cholesky_apply(factor: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """H^-1 g from H's Cholesky factor (q, q); g : (q,)."""
+    return torch.cholesky_solve(g[:, None], factor).squeeze(1)
+
+
 def _solve(H: torch.Tensor, g: torch.Tensor, singular_ok: bool) -> torch.Tensor:
     if not singular_ok:
-        factor = torch.linalg.cholesky(H)
-        return torch.cholesky_solve(g[:, None], factor).squeeze(1)
+        return _cholesky_apply(torch.linalg.cholesky(H), g)
     values, vectors = torch.linalg.eigh(H)
     keep = values > PINV_RTOL * values.max()
     return vectors[:, keep] @ ((vectors[:, keep].T @ g) / values[keep])
@@ -156,24 +160,23 @@ def minimize_evaluated(evaluate, theta: torch.Tensor, *, quasi_newton: bool, max
                 n_iter, False,
                 "Hessian not positive definite: the data may be separated (the MLE does not exist); try --penalty l2",
             )
-        step = torch.cholesky_solve(g[:, None], factor).squeeze(1)
+        step = _cholesky_apply(factor, g)
         decrement = float(g @ step)
         if not decrement == decrement or decrement == float("inf"):
             return theta, NewtonOutcome(n_iter, False, "Newton decrement is not finite (the fit diverged)")
         if decrement / 2 < decrement_tol:
             return theta - step, NewtonOutcome(n_iter, True)
         # below float64's resolution of the loss Armijo's test is noise (see _line_search)
-        resolvable = not fresh or decrement > 64 * torch.finfo(torch.float64).eps * max(1.0, abs(loss))
+        loss_resolvable = fresh and decrement > 64 * torch.finfo(torch.float64).eps * max(1.0, abs(loss))
         t = 1.0
         for _ in range(40):
             trial = theta - t * step
             new_loss, new_g, new_H = evaluate(trial, fresh, fresh)
-            if fresh:
-                accepted = new_loss <= loss - ARMIJO * t * decrement
-            else:
-                new_decrement = float(new_g @ torch.cholesky_solve(new_g[:, None], factor).squeeze(1))
-                accepted = new_decrement <= (1 - t / 2) ** 2 * decrement
-            if accepted or not resolvable:
+            if fresh:  # Armijo on the loss, or the full step where the loss cannot tell
+                accepted = not loss_resolvable or new_loss <= loss - ARMIJO * t * decrement
+            else:  # the monotonicity test on the decrement, with the Hessian that chose the step
+                accepted = float(new_g @ _cholesky_apply(factor, new_g)) <= (1 - t / 2) ** 2 * decrement
+            if accepted:
                 break
             t *= 0.5
         if fresh:
