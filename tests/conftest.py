@@ -18,6 +18,7 @@ import pytest
 import bench
 from bench import datasets
 from bench.config import LINEAR_MODELS, RunConfig
+from bench.datasets.dataset import build
 
 # One timed repeat: the tests check numbers, never timings (those live in tests/benchmarks).
 # The models are named, not the suite's: a suite may grow (the CNN) without slowing the tests.
@@ -124,3 +125,19 @@ def html_tags(text: str) -> list[tuple[str, dict]]:
     parser = _TagCollector()
     parser.feed(text)
     return parser.tags
+
+
+def synthetic_dataset(X, y, *, contiguous=False, penalty="l2", seed=0) -> datasets.Dataset:
+    """A Dataset built from arrays as a synthetic card builds it: holdout 0.25, no standardising."""
+    return build(name="small", description="test data", source="synthetic", X=X, y=y,
+                 feature_names=tuple(f"x{j}" for j in range(X.shape[1])), split="holdout", test_fraction=0.25,
+                 standardize=False, penalty=penalty, C=1.0, seed=seed, contiguous=contiguous, where="test")
+
+
+def tall_arrays(n=40_000, p=5, seed=1):
+    """(X, y): n standard-normal rows drawn from a logistic model with intercept 0.2."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    coef = rng.normal(0.0, 0.6, size=p)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(0.2 + X @ coef)))).astype(np.float64)
+    return X, y

@@ -1,4 +1,5 @@
-"""The scale suite's code paths, on small data: generation, the split, the solvers, memory.
+"""The scale suite's solvers and their memory, on small data (generation and the split:
+tests/test_scale_data.py).
 
 The scale datasets themselves (1.2 GB) are never loaded here; their timings and memory
 live in tests/benchmarks/test_scale_timings.py. Each test below runs the same code on a few
@@ -16,42 +17,14 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
-from bench import datasets, memory
-from bench.config import LINEAR_MODELS, SUITES, TOLERANCES
-from bench.datasets.cards import parse_card
-from bench.datasets.dataset import build, holdout_indices
-from bench.datasets.sources import synthetic_arrays
-from bench.errors import BenchInputError
+from bench import memory
+from bench.config import TOLERANCES
+from bench.datasets.dataset import build
 from bench.models import lbfgs, torch_linear
 from bench.models.torch_linear import TorchLinear, choose_solver
-from tests.conftest import FAST
+from tests.conftest import FAST, synthetic_dataset, tall_arrays
 
 AGREE_ATOL = TOLERANCES["coef"]  # the issue: the same optimum as scikit-learn to <= 1e-6
-SPEC = {"n": 3000, "p": 4, "seed": 5, "intercept": -0.3, "coef_scale": 0.8}
-
-
-def _one_shot(spec):
-    """The generator as it was before chunking: one (n, p) draw (the committed baseline's data)."""
-    rng = np.random.default_rng(spec["seed"])
-    coef = rng.normal(0.0, float(spec.get("coef_scale", 1.0)), size=spec["p"])
-    X = rng.standard_normal((spec["n"], spec["p"]))
-    eta = float(spec.get("intercept", 0.0)) + X @ coef
-    y = (rng.random(spec["n"]) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
-    return X, y, coef
-
-
-def _dataset(X, y, *, contiguous=False, penalty="l2", seed=0):
-    return build(name="small", description="test data", source="synthetic", X=X, y=y,
-                 feature_names=tuple(f"x{j}" for j in range(X.shape[1])), split="holdout", test_fraction=0.25,
-                 standardize=False, penalty=penalty, C=1.0, seed=seed, contiguous=contiguous, where="test")
-
-
-def _tall(n=40_000, p=5, seed=1):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    coef = rng.normal(0.0, 0.6, size=p)
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(0.2 + X @ coef)))).astype(np.float64)
-    return X, y
 
 
 def _sklearn_optimum(dataset) -> np.ndarray:
@@ -69,78 +42,6 @@ def _torch_estimates(dataset) -> tuple[np.ndarray, TorchLinear]:
     model.predict()
     assert model.converged, model.message
     return np.r_[model.module.weight.detach().numpy()[0], model.module.bias.detach().numpy()], model
-
-
-# --- generation and the split ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("chunk_rows", [1, 7, 256, 2999, 3000, 65_536])
-def test_chunked_generation_equals_one_shot(chunk_rows):
-    X, y, names, truth = synthetic_arrays(SPEC, chunk_rows=chunk_rows)
-    X0, y0, coef0 = _one_shot(SPEC)
-    # bit for bit: the generator fills rows in order whatever the chunking
-    assert np.array_equal(X, X0) and np.array_equal(y, y0) and np.array_equal(truth.coef, coef0)
-    assert X.flags.owndata and X.flags.c_contiguous  # one array, filled in place
-
-
-def test_existing_synthetic_cards_are_unchanged():
-    """The baseline's synthetic data: the chunked generator gives the one-shot arrays."""
-    for name in ("synthetic", "synthetic_large"):
-        card = datasets.available()[name]
-        X, y, _, _ = synthetic_arrays(card.synthetic)
-        X0, y0, _ = _one_shot(card.synthetic)
-        assert np.array_equal(X, X0) and np.array_equal(y, y0), name
-        assert not card.contiguous, name  # their split is the indexed one, as committed
-
-
-def test_contiguous_split_holds_the_stratified_rows_as_views():
-    X, y, _, _ = synthetic_arrays(SPEC)
-    X_original, y_original = X.copy(), y.copy()
-    dataset = _dataset(X, y, contiguous=True)
-    # views of the one generated array: no second copy of X
-    assert np.shares_memory(dataset.X_train, X) and np.shares_memory(dataset.X_test, X)
-    assert dataset.X_train.base is dataset.X_test.base
-    assert dataset.X_train.shape[0] + dataset.X_test.shape[0] == X.shape[0]
-    assert not dataset.X_train.flags.writeable and not dataset.X_test.flags.writeable
-    # the same rows as the indexed stratified split, in another order
-    train_idx, test_idx = holdout_indices(y_original, 0.25, 0)
-
-    def row_set(rows, labels):
-        return sorted(map(tuple, np.c_[rows, labels].tolist()))
-
-    assert row_set(dataset.X_train, dataset.y_train) == row_set(X_original[train_idx], y_original[train_idx])
-    assert row_set(dataset.X_test, dataset.y_test) == row_set(X_original[test_idx], y_original[test_idx])
-    indexed = _dataset(X_original, y_original)
-    assert dataset.y_test.sum() == indexed.y_test.sum()  # stratified: the same class counts
-
-
-@pytest.mark.skipif(not memory.available(), reason="cannot reset the peak RSS here")
-def test_contiguous_split_does_not_copy_X(monkeypatch):
-    monkeypatch.setattr("bench.datasets.contiguous.SWAP_BLOCK_BYTES", 2**20)
-    X, y = _tall(n=100_000, p=80)  # 64 MB
-    contiguous = memory.peak_extra_bytes(_dataset, X, y, contiguous=True)
-    indexed = memory.peak_extra_bytes(_dataset, X.copy(), y.copy())
-    # two 1 MiB swap blocks, the row indices and y, whatever p is: measured 4 to 7 MB
-    assert contiguous < 0.25 * X.nbytes
-    assert indexed > 0.9 * X.nbytes  # the indexed split holds a second copy
-
-
-def test_contiguous_needs_a_holdout(tmp_path):
-    card = tmp_path / "bad.toml"
-    card.write_text('name = "bad"\ndescription = "x"\nsource = "synthetic"\n[split]\nmethod = "none"\n'
-                    'contiguous = true\n[penalty]\nkind = "l2"\n[synthetic]\nn = 100\np = 2\nseed = 1\n')
-    with pytest.raises(BenchInputError, match="split.contiguous"):
-        parse_card(card)
-
-
-def test_scale_suite_and_cards():
-    assert SUITES["scale"]["datasets"] == ("synthetic_tall", "synthetic_wide")
-    assert SUITES["scale"]["models"] == LINEAR_MODELS
-    cards = datasets.available()
-    for name, shape in (("synthetic_tall", (1_000_000, 50)), ("synthetic_wide", (200_000, 500))):
-        card = cards[name]
-        assert (card.synthetic["n"], card.synthetic["p"]) == shape
-        assert card.contiguous and card.split == "holdout" and card.penalty == "l2" and card.C == 1.0
 
 
 # --- the solver rule ------------------------------------------------------------------
@@ -201,8 +102,8 @@ def test_chunked_hessian_and_gradient_match_the_full_ones(monkeypatch, breast_ca
 
 
 def test_sampled_newton_reaches_the_optimum(monkeypatch):
-    X, y = _tall()
-    dataset = _dataset(X, y, contiguous=True)
+    X, y = tall_arrays()
+    dataset = synthetic_dataset(X, y, contiguous=True)
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)  # as if the data were large
     monkeypatch.setattr(torch_linear, "PASS_CHUNK_BYTES", 8 * 5 * 1000)  # 1,000-row chunks
     monkeypatch.setattr(torch_linear, "SAMPLE_ROWS_PER_PARAM", 500)  # a sample of 1/10 of the rows
@@ -235,8 +136,8 @@ def test_sampled_newton_on_rows_sorted_by_label(monkeypatch, penalty):
 
 
 def test_lbfgs_reaches_the_optimum_on_a_wide_problem(monkeypatch):
-    X, y = _tall(n=3000, p=150, seed=2)
-    dataset = _dataset(X, y)
+    X, y = tall_arrays(n=3000, p=150, seed=2)
+    dataset = synthetic_dataset(X, y)
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)
     estimates, model = _torch_estimates(dataset)
     assert model.solver == "lbfgs" and "L-BFGS" in model.result().solver
@@ -267,8 +168,8 @@ def test_lbfgs_line_search_finds_the_minimum_along_the_line():
 
 
 def test_torch_uses_the_datasets_memory(monkeypatch):
-    X, y = _tall(n=20_000, p=8)
-    dataset = _dataset(X, y, contiguous=True)
+    X, y = tall_arrays(n=20_000, p=8)
+    dataset = synthetic_dataset(X, y, contiguous=True)
     before = hashlib.sha256(dataset.X_train.tobytes() + dataset.X_test.tobytes()).hexdigest()
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)
     _, model = _torch_estimates(dataset)
@@ -312,8 +213,8 @@ def test_peak_extra_bytes_measures_a_known_temporary():
 def test_torch_fit_needs_little_memory_beyond_X(monkeypatch):
     """The scale path's peak extra memory, on 64 MB of X (the issue: <= 0.25 x the bytes of X)."""
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)
-    X, y = _tall(n=1_000_000, p=8)
-    dataset = _dataset(X, y, contiguous=True)
+    X, y = tall_arrays(n=1_000_000, p=8)
+    dataset = synthetic_dataset(X, y, contiguous=True)
     del X
     model = TorchLinear()
     extra = memory.peak_extra_bytes(lambda: (model.prepare(dataset, FAST), model.fit()))
