@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "run": "bench.api",
-    "load": "bench.results",
-    "Results": "bench.results",
+    "load": "bench.api",
+    "Results": "bench.api",
     "RunConfig": "bench.config",
     "BenchInputError": "bench.errors",
 }

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import compare, datasets, metrics, models, provenance
-from bench.cellstore import CellStore
+from bench import datasets, models
 from bench.config import TOLERANCES, RunConfig
 from bench.errors import BenchInputError
-from bench.progress import Progress
-from bench.results import Results
-from bench.runner import run_grid
+from bench.report.writer import write_report
+from bench.runner import provenance, run_grid
+from bench.runner.cellstore import CellStore
+from bench.runner.progress import Progress
+from bench.tables import frames, metrics
+from bench.tables import results as tables
+
+
+class Results(tables.Results):
+    """A run's tables (``fits``, ``coefficients``, ... as DataFrames, the same as the CSV
+    files) and its ``run.json`` dictionary, which can write its own report."""
+
+    def save(self, directory: str | Path) -> Path:
+        """Write every report file into ``directory`` (replaced as a whole, atomically)."""
+        return write_report(self, Path(directory))
+
+
+def load(directory: str | Path) -> Results:
+    """Read a report directory written by ``Results.save`` or ``python -m bench run``."""
+    return tables.load(directory, cls=Results)
 
 
 def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
@@ -49,10 +65,10 @@ def run(config: RunConfig | None = None, *, progress: bool = False, checkpoint: 
         store = CellStore.existing(checkpoint)[0] if resume else CellStore.fresh(checkpoint, config.to_json())
     results, every_dataset = run_grid(loaded, config, Progress(cells, enabled=progress), store)
     by_name = {ds.name: ds for ds in every_dataset}
-    fits = compare.fits_frame(results)
-    coefficients = compare.coefficients_frame(results, by_name)
-    predictions = compare.predictions_frame(results, by_name)
-    effects = compare.effects_frame(results, by_name)
+    fits = frames.fits_frame(results)
+    coefficients = frames.coefficients_frame(results, by_name)
+    predictions = frames.predictions_frame(results, by_name)
+    effects = frames.effects_frame(results, by_name)
     run_info = {
         "report_format_version": provenance.REPORT_FORMAT_VERSION,
         "config": config.to_dict(),
@@ -71,15 +87,17 @@ def run(config: RunConfig | None = None, *, progress: bool = False, checkpoint: 
         # fits that are compared but not held to the tolerances (stochastic, non-convex, or
         # a last layer as trained rather than refit to the optimum)
         "inexact": [f"{r.dataset}/{r.model}" for r in results if not r.exact],
+        # what a model says about its own structure (the CNN: its layer-by-layer shape trace)
+        "architectures": {r.model: r.extra["architecture"] for r in results if "architecture" in r.extra},
     }
     return Results(
         fits=fits,
         coefficients=coefficients,
         predictions=predictions,
-        agreement=compare.agreement_frame(fits, coefficients, predictions, effects),
+        agreement=frames.agreement_frame(fits, coefficients, predictions, effects),
         metrics=metrics.metrics_frame(results, by_name, coefficients, config.seed),
         calibration=metrics.calibration_frame(results, by_name, config.seed),
-        losses=compare.losses_frame(results),
+        losses=frames.losses_frame(results),
         effects=effects,
         run_info=run_info,
     )

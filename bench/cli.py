@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     import bench
-    from bench.cellstore import CellStore
+    from bench.runner.cellstore import CellStore
 
     if args.resume is not None:
         _, saved = CellStore.existing(args.resume)
@@ -107,12 +107,12 @@ def cmd_run(args) -> int:
             threads=args.threads, device=args.device, epochs=args.epochs, jobs=args.jobs,
             scheduler=args.scheduler, cell_timeout=args.cell_timeout,
         )
-    from bench.report import check_out
+    from bench.report.writer import check_out
 
     check_out(config.out)
     history_path = config.out.parent / "history.parquet"
     if not args.no_history and history_path.exists():
-        from bench import history
+        from bench.tracking import history
 
         history.read(history_path)  # a damaged history is bad input, found before anything is written
     if config.device == "cuda":
@@ -125,7 +125,7 @@ def cmd_run(args) -> int:
     out = results.save(config.out)
     CellStore(cells_dir_of(config.out)).remove()  # the report is whole: the checkpoint has served
     if not args.no_history:
-        from bench import history
+        from bench.tracking import history
 
         history.append(results, history_path)
     failed = results.failed
@@ -138,7 +138,7 @@ def cmd_run(args) -> int:
 
 
 def cells_dir_of(out: Path) -> Path:
-    from bench.cellstore import cells_dir
+    from bench.runner.cellstore import cells_dir
 
     return cells_dir(out)
 
@@ -147,33 +147,36 @@ def cmd_compare(args) -> int:
     import json
 
     import bench
-    from bench import atomic, rules, tracking
+    from bench import files
+    from bench.tracking import compare, rules
 
     rule_list = rules.load_rules(args.rules) if args.rules else rules.load_rules()
     baseline, current = bench.load(args.baseline), bench.load(args.current)
-    comparison = tracking.compare(baseline, current, rule_list)
-    atomic.write_text(args.current / "comparison.md", tracking.render_markdown(comparison, args.baseline, args.current))
+    comparison = compare.compare(baseline, current, rule_list)
+    files.write_text(args.current / "comparison.md", compare.render_comparison_markdown(comparison, args.baseline, args.current))
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2))
     else:
-        print(tracking.render_text(comparison, args.baseline, args.current))
+        print(compare.render_comparison_text(comparison, args.baseline, args.current))
     return 1 if comparison.regressed else 0
 
 
 def cmd_history(args) -> int:
-    from bench import atomic, history
+    from bench import files
+    from bench.tracking import history
 
     frame = history.read(args.history)
     page = history.render_page(frame, args.metrics)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(args.out, page)
+    files.write_text(args.out, page)
     print(f"{frame['started'].nunique()} runs; trend page written to {args.out}")
     return 0
 
 
 # --- penalty path ---
 def cmd_path(args) -> int:
-    from bench import path, path_report
+    from bench.penalty_path import report as path_report
+    from bench.penalty_path import run as path
 
     grid = path.parse_grid(args.C_grid)
     run = path.run(args.dataset, grid, args.models, seed=args.seed, threads=args.threads, progress=not args.quiet)
@@ -207,7 +210,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_shapes(args) -> int:
-    from bench.models.cnn import format_shape_trace
+    from bench.models._torch.cnn import format_shape_trace
 
     print(format_shape_trace())
     return 0

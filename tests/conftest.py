@@ -18,7 +18,7 @@ import pytest
 import bench
 from bench import datasets
 from bench.config import LINEAR_MODELS, RunConfig
-from bench.datasets.dataset import build
+from bench.datasets import build
 
 # One timed repeat: the tests check numbers, never timings (those live in tests/benchmarks).
 # The models are named, not the suite's: a suite may grow (the CNN) without slowing the tests.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from bench import calibration
+from bench.stats import calibration
 
 MLE_TOL = 1e-8  # two Newton solutions of the same likelihood (steps < 1e-12): the brief's 1e-8
 SIGMAS = 4.0  # recovery of a generating parameter: within 4 standard errors (p ~ 6e-5 per check)

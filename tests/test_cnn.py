@@ -24,10 +24,10 @@ from torch.nn import functional as F
 
 from bench.config import LINEAR_MODELS, RunConfig
 from bench.datasets import Dataset
-from bench.datasets.dataset import build
-from bench.models.cnn import Net, features_pool_first, forward_flops, max_pool_2x2, n_parameters, shape_trace
+from bench.datasets import build
+from bench.models._torch.cnn import Net, features_pool_first, forward_flops, max_pool_2x2, n_parameters, shape_trace
 from bench.models.torch_cnn import TRAIN_FLOPS_PER_FORWARD, TorchCNN, _retain_freed_memory
-from bench.peak import matmul_peak_flops
+from bench.runner.matmul_peak import matmul_peak_flops
 from bench.runner import run_cell
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.cli import main
-from bench.history import HISTORY_COLUMNS
+from bench.tracking.history import HISTORY_COLUMNS
 
 
 def test_each_run_appends_and_the_page_plots(tmp_path, capsys):

@@ -235,7 +235,7 @@ def test_markdown_report_shows_markup_as_text(markup_report):
                     reason="Chromium and chromedriver are not installed (`.ci/run` installs them)")
 def test_markup_names_are_text_in_the_browser(markup_report, tmp_path):
     import bench
-    from bench.html import render_html
+    from bench.report.html import render_html
 
     # a dataset is named HOSTILE only from Python (a card's name is its file name; a CSV's is sanitised)
     run = bench.load(markup_report)

@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 
-import bench.results
-from bench.html import render_html
+import bench.tables.results
+from bench.report.html import render_html
 from tests.conftest import html_tags
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from statsmodels.datasets import anes96, spector
 from torch.func import functional_call
 
-from bench import effects, inference
+from bench.stats import effects, inference
 
 # The tolerances. sklearn (newton-cholesky) and statsmodels (Newton) reach the
 # same MLE to ~3e-14 here, so any larger difference is in the inference code.

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp, softmax
 
-from bench.models.losses import loss_equivalence
+from bench.models._torch.losses import loss_equivalence
 
 EQUIVALENT = ("CrossEntropyLoss(z)", "NLLLoss(log_softmax(z))", "BCEWithLogitsLoss(z1 - z0)")
 WRONG = "NLLLoss(softmax(z))"

@@ -18,7 +18,7 @@ from numpy.testing import assert_allclose
 import bench
 from bench import datasets
 from bench.config import LINEAR_MODELS, RunConfig
-from bench.datasets.dataset import build
+from bench.datasets import build
 from bench.runner import run_cell
 
 STATA_COEF_ATOL = 1e-6  # Stata's mlogit is ~1e-7 from the MLE

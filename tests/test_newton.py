@@ -13,7 +13,7 @@ import torch
 
 from bench import datasets
 from bench.config import RunConfig
-from bench.models import newton
+from bench.models._torch import newton
 from bench.runner import run_cell
 
 GRID = np.logspace(-3, 3, 49)  # 49 values of C over six decades (where the stall was found)

@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import datasets, models, path, path_agreement, path_report
+from bench import datasets, models
+from bench.penalty_path import agreement as path_agreement
+from bench.penalty_path import report as path_report
+from bench.penalty_path import run as path
 from bench.cli import main
 from bench.config import RunConfig
 from tests.conftest import html_tags
@@ -227,7 +230,7 @@ def test_names_from_the_data_are_escaped():
     run = path.run("spector", path.parse_grid("0.5:1:2"), ("sklearn_logit", "torch_linear"))
     run = replace(run, dataset=hostile, path=run.path.assign(term=run.path["term"].replace("GPA", hostile)),
                   fits=run.fits.assign(message=hostile))
-    text = path_report.render_html(run)
+    text = path_report.render_path_html(run)
     assert hostile not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 

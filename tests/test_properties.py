@@ -22,13 +22,14 @@ import pandas as pd
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from bench import compare, datasets
+from bench import datasets
+from bench.tables import frames as compare
 from bench.config import LINEAR_MODELS, TOLERANCES, RunConfig
 from bench.datasets.cards import parse_card
-from bench.datasets.dataset import build
+from bench.datasets import build
 from bench.errors import BenchInputError
 from bench.runner import run_cell
-from bench.separation import detect_separation
+from bench.stats.separation import detect_separation
 
 FITS = settings(max_examples=10, deadline=None)
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,8 +19,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
 import bench
-import bench.report
-import bench.results
+import bench.report.writer
+import bench.tables.results
 
 # DESIGN.md, "Report files": the columns, spelled out here rather than imported.
 DESIGN_COLUMNS = {

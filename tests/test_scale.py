@@ -17,10 +17,11 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
-from bench import memory
+from bench.runner import memory
 from bench.config import TOLERANCES
-from bench.datasets.dataset import build
-from bench.models import lbfgs, torch_linear
+from bench.datasets import build
+from bench.models import torch_linear
+from bench.models._torch import lbfgs
 from bench.models.torch_linear import TorchLinear, choose_solver
 from tests.conftest import FAST, synthetic_dataset, tall_arrays
 
@@ -75,7 +76,7 @@ def test_chunked_hessian_and_gradient_match_the_full_ones(monkeypatch, breast_ca
     model.prepare(breast_cancer, FAST)
     p = model.module.weight.shape[1]
     theta = 0.1 * torch.randn(p + 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    monkeypatch.setattr("bench.models.newton.GRAM_ROWS", 10)  # 10-row products
+    monkeypatch.setattr("bench.models._torch.newton.GRAM_ROWS", 10)  # 10-row products
     chunks = torch_linear.chunk_ranges(model.X_train.shape[0], p, chunk_bytes=8 * p * 37)  # 37-row chunks
     assert len(chunks) > 10
     loss, gradient, hessian = model.evaluate(theta, chunks, chunks)  # sets the module to theta

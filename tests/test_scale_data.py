@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import datasets, memory
+from bench import datasets
+from bench.runner import memory
 from bench.config import LINEAR_MODELS, SUITES
 from bench.datasets.cards import parse_card
-from bench.datasets.dataset import holdout_indices
+from bench.datasets.split import holdout_indices
 from bench.datasets.sources import synthetic_arrays
 from bench.errors import BenchInputError
 from tests.conftest import synthetic_dataset, tall_arrays
@@ -75,7 +76,7 @@ def test_contiguous_split_holds_the_stratified_rows_as_views():
 
 @pytest.mark.skipif(not memory.available(), reason="cannot reset the peak RSS here")
 def test_contiguous_split_does_not_copy_X(monkeypatch):
-    monkeypatch.setattr("bench.datasets.contiguous.SWAP_BLOCK_BYTES", 2**20)
+    monkeypatch.setattr("bench.datasets.split.SWAP_BLOCK_BYTES", 2**20)
     X, y = tall_arrays(n=100_000, p=80)  # 64 MB
     contiguous = memory.peak_extra_bytes(synthetic_dataset, X, y, contiguous=True)
     indexed = memory.peak_extra_bytes(synthetic_dataset, X.copy(), y.copy())

@@ -1,4 +1,4 @@
-"""bench.separation: complete / quasi-complete separation found by linear programming.
+"""bench.stats.separation: complete / quasi-complete separation found by linear programming.
 
 References, one per test, are independent of the LP: Albert & Anderson's (1984)
 definitions worked by hand on textbook data, the UCLA OARC FAQ "What is complete
@@ -24,7 +24,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from bench import datasets
-from bench.separation import SCREEN_ROWS, Separation, detect_separation
+from bench.stats.separation import SCREEN_ROWS, Separation, detect_separation
 
 # Margins of a returned direction, recomputed in the caller's units: >= -1e-9 is
 # "on the boundary" (the direction is normalised to max |entry| = 1, the data are O(1)

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from bench.config import RunConfig
-from bench.models import newton
-from bench.models.torch_softmax2 import contrast, fit_two_logit
+from bench.models._torch import newton
+from bench.models._torch.two_logit import contrast, fit_two_logit
 from bench.runner import run_cell
 
 COEF_TOL = 1e-6  # the issue: torch_softmax2 w1 - w0 agrees with the binary models to 1e-6

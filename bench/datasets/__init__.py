@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.datasets.cards import CARDS_DIR, Card, card_paths, parse_card
-from bench.datasets.dataset import Dataset, Truth, build
+from bench.datasets.builder import build
+from bench.datasets.dataset import Dataset, Truth
 from bench.datasets.sources import (
     csv_path,
     pixel_images,
@@ -18,7 +19,7 @@ from bench.datasets.sources import (
     statsmodels_frame,
     synthetic_arrays,
 )
-from bench.datasets.tables import read_csv, to_arrays
+from bench.datasets.csv_reader import read_csv, to_arrays
 from bench.errors import BenchInputError
 
 __all__ = ["Dataset", "Truth", "available", "load", "load_csv", "CARDS_DIR"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.datasets.dataset import Truth
 from bench.errors import BenchInputError
+from bench.stats.logistic import sigmoid
 
 
 def statsmodels_frame(name: str, where: str) -> pd.DataFrame:
@@ -74,7 +75,7 @@ def synthetic_arrays(spec: dict, chunk_rows: int = GENERATION_CHUNK_ROWS
         rng.standard_normal(out=block)
         np.matmul(block, coef, out=eta[start : start + chunk_rows])
     eta += intercept
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+    y = (rng.random(n) < sigmoid(eta)).astype(np.float64)
     names = tuple(f"x{j + 1}" for j in range(p))
     return X, y, names, Truth(coef=coef, intercept=intercept)
 
@@ -140,7 +141,7 @@ def shapes_arrays(spec: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], 
     intercept = float(spec.get("intercept", 0.0))
     z = np.clip(rng.standard_normal((n, p)), -2.5, 2.5)
     eta = intercept + z @ coef
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+    y = (rng.random(n) < sigmoid(eta)).astype(np.float64)
 
     size = 200
     rows = np.arange(size, dtype=np.float64)[:, None]  # (200, 1)

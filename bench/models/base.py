@@ -14,80 +14,17 @@ so a model never times itself and never sees another model.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from bench.config import RunConfig
 from bench.datasets import Dataset
+from bench.fit_result import FitResult
+from bench.stats import effects as marginal
+from bench.stats import inference
+from bench.stats.logistic import loglik, sigmoid, softmax
 
-
-@dataclass
-class FitResult:
-    """What one model produced on one dataset (see DESIGN.md, "FitResult").
-
-    coef : ndarray of shape (K - 1, n_features) or None
-        Binary models report one row: the log-odds coefficients of class 1. K classes:
-        the contrasts W_k - W_0 (class 0 the reference), the only identified quantities.
-    intercept : ndarray of shape (K - 1,) or None
-    std_error : ndarray of shape (K - 1, n_features + 1) or None
-        Standard errors of [coef..., intercept] where the model gives them.
-    test_logits : binary (n_test, 1), the log-odds of class 1; K classes (n_test, K),
-        z_k - z_0 (column 0 is zero).
-    test_proba : binary (n_test, 1), P(y = 1); K classes (n_test, K), the softmax.
-    classes : the class code of each column of test_logits (binary (1,)).
-    loglik : train log-likelihood at the fitted parameters (unpenalised).
-    """
-
-    model: str
-    dataset: str
-    status: str = "ok"  # ok | failed | skipped | separated, singular (findings: no unique MLE)
-    message: str = ""
-    coef: np.ndarray | None = None
-    intercept: np.ndarray | None = None
-    std_error: np.ndarray | None = None
-    test_logits: np.ndarray | None = None
-    test_proba: np.ndarray | None = None
-    loglik: float = float("nan")
-    n_iter: int | None = None
-    converged: bool | None = None
-    solver: str = ""
-    fit_seconds: float = float("nan")
-    fit_seconds_median: float = float("nan")
-    predict_seconds: float = float("nan")
-    predict_seconds_median: float = float("nan")
-    repeats: int = 0
-    classes: tuple[int, ...] = (1,)  # the class code of each column of test_logits
-    peak_extra_bytes: int | None = None  # peak RSS of prepare() + the first fit beyond the data held
-    exact: bool = True  # solves the dataset's convex objective, so must agree with the others
-    extra: dict = field(default_factory=dict)
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)) without overflow for large |z|; NaN stays NaN, silently
-    (a diverged fit is reported as failed by the runner, not as a warning)."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.exp(-np.logaddexp(0.0, -z))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (n, K) logits."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        shifted = z - np.max(z, axis=1, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=1, keepdims=True)
-
-
-def loglik(y: np.ndarray, contrasts: np.ndarray) -> float:
-    """Log-likelihood sum_i log P(y_i) from logit contrasts (n, K-1) (binary: log-odds (n, 1)):
-    log P(y = k) = c_k - log(1 + sum_j exp(c_j)) with c_0 = 0. Binary: y eta - log(1 + e^eta)."""
-    c = np.asarray(contrasts, dtype=np.float64)
-    c = c.reshape(len(y), -1)
-    z = np.hstack([np.zeros((c.shape[0], 1)), c])  # (n, K)
-    with np.errstate(invalid="ignore", over="ignore"):
-        log_norm = np.logaddexp.reduce(z, axis=1)
-        return float(np.sum(z[np.arange(len(y)), np.asarray(y, dtype=np.int64)] - log_norm))
-
+__all__ = ["FitResult", "Model"]  # FitResult lives in bench.fit_result; imported here for plug-ins
 
 
 class Model(abc.ABC):
@@ -129,8 +66,6 @@ class Model(abc.ABC):
         closed form (``bench.effects``). Penalised fits get neither: the inverse
         penalised Hessian is not the covariance of an MLE, and is not presented as one.
         """
-        from bench import effects as marginal, inference
-
         if dataset.penalty != "none" or result.coef is None or result.converged is False:
             return result
         X, coef, intercept = dataset.X_train, result.coef, result.intercept

@@ -37,7 +37,7 @@ from dataclasses import replace
 import numpy as np
 
 from bench.models.base import FitResult, Model
-from bench.models.losses import loss_equivalence
+from bench.models._torch.losses import loss_equivalence
 
 DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 EVAL_BATCH = 32  # the batch at which inference_images_per_second is defined (the speed issue)
@@ -84,8 +84,7 @@ class TorchCNN(Model):
     def prepare(self, dataset, config) -> None:
         import torch
 
-        from bench.models.cnn import Net, forward_flops
-        from bench.peak import matmul_peak_flops
+        from bench.models._torch.cnn import Net, forward_flops
 
         torch.set_num_threads(config.threads)
         self.torch, self.dataset, self.seed = torch, dataset, config.seed
@@ -99,8 +98,6 @@ class TorchCNN(Model):
         # channels-last: the layout in which oneDNN's convolutions are fastest (batches match it)
         self.net = net.to(self.device, memory_format=torch.channels_last)
         self.flops_per_image = forward_flops(self.net)
-        # measured once per process and thread count, with this fit's threads, before the timed fit
-        self.peak_flops = matmul_peak_flops(str(self.device))
         self.initial_state = copy.deepcopy(self.net.state_dict())
         # uint8 copies (the Dataset's arrays are read-only); (n, 3, 200, 200), stored channels-last
         self.images_train = _channels_last_copy(torch, dataset.images_train)
@@ -118,7 +115,7 @@ class TorchCNN(Model):
 
     def _logits(self, net, x):
         """(B, 3, 200, 200) -> (B, K) logits: ``net(x)``, computed by ``cnn.features_pool_first``."""
-        from bench.models.cnn import features_pool_first
+        from bench.models._torch.cnn import features_pool_first
 
         return net.fc3(features_pool_first(net, x))
 
@@ -171,7 +168,7 @@ class TorchCNN(Model):
 
     def _evaluate(self, images):
         """Logits (n, K) float32 and features (n, 84), in batches, no gradients."""
-        from bench.models.cnn import features_pool_first
+        from bench.models._torch.cnn import features_pool_first
 
         torch = self.torch
         self.net.eval()
@@ -187,6 +184,8 @@ class TorchCNN(Model):
         self.test_logits2, self.test_features = self._evaluate(self.images_test)
 
     def result(self) -> FitResult:
+        from bench.models._torch.cnn import format_shape_trace
+
         ds = self.dataset
         train_logits2, train_features = self._evaluate(self.images_train)
         start = time.perf_counter()
@@ -206,17 +205,21 @@ class TorchCNN(Model):
         )
         inference_rate = self.images_test.shape[0] / inference_seconds  # images / second, batch EVAL_BATCH
         # the model's own clock around its epochs: the runner's fit_seconds (behind
-        # train_images_per_second in bench.metrics) also holds resetting the weights
+        # train_images_per_second in bench.tables.metrics) also holds resetting the weights
         train_rate = self.images_trained / sum(self.epoch_seconds)
         result.extra["metrics"] = {
             "final_epoch_train_loss": self.epoch_losses[-1],
             "inference_images_per_second": inference_rate,
-            # the FLOPs those rates represent over the float32 matmul rate of bench.peak (same threads)
-            "train_fraction_of_peak": train_rate * TRAIN_FLOPS_PER_FORWARD * self.flops_per_image / self.peak_flops,
-            "inference_fraction_of_peak": inference_rate * self.flops_per_image / self.peak_flops,
-            "matmul_peak_gflops": self.peak_flops / 1e9,
+        }
+        # the FLOPs those rates represent: the runner divides them by the float32 matmul peak
+        # it measures in this process, with this fit's threads (bench.runner.matmul_peak)
+        result.extra["flop_rates"] = {
+            "device": str(self.device),
+            "train": train_rate * TRAIN_FLOPS_PER_FORWARD * self.flops_per_image,
+            "inference": inference_rate * self.flops_per_image,
         }
         result.extra["images_trained"] = self.images_trained
+        result.extra["architecture"] = format_shape_trace()  # the layer-by-layer trace the report prints
         if ds.is_binary:  # BCEWithLogitsLoss(z1 - z0) is the two-class identity
             result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))
         features = self._feature_dataset(train_features, self.test_features)
@@ -246,7 +249,7 @@ class TorchCNN(Model):
 
     def _fc3_results(self, features) -> list[FitResult]:
         """fc3 as trained, and fc3 refit alone on the frozen features (float64, Newton)."""
-        from bench.models.torch_softmax2 import contrasts, fit_two_logit
+        from bench.models._torch.two_logit import contrasts, fit_two_logit
 
         torch = self.torch
         out = []

@@ -37,17 +37,19 @@ the loss and the gradient are that loss's closed forms, softplus(z) - y z and
 [X 1]^T (sigmoid(z) - y), computed in place on each chunk's logits: one read of X per
 pass, where autograd per chunk cost ~30 % more (a test checks both against the module,
 BCEWithLogitsLoss and autograd to 1e-12). No float copy of X is made on any path:
-``X_train`` is a tensor view of the Dataset's array (``torch_tabular.tensor_view``), and
+``X_train`` is a tensor view of the Dataset's array (``_torch/tabular.tensor_view``), and
 the chunked passes' temporaries are one chunk (4 MiB) or an n-vector.
 """
 
 from __future__ import annotations
 
 
-from bench.models import lbfgs, newton
+from bench.models._torch import lbfgs, newton
+from bench.stats import effects as marginal
+from bench.stats import inference
 from bench.models.base import FitResult
-from bench.models.torch_softmax2 import contrasts, fit_two_logit
-from bench.models.torch_tabular import TorchTabular
+from bench.models._torch.two_logit import contrasts, fit_two_logit
+from bench.models._torch.tabular import TorchTabular
 
 MAX_ITER = 100
 DECREMENT_TOL = 1e-20
@@ -260,8 +262,6 @@ class TorchLinear(TorchTabular):
         if self.dataset.penalty != "none" or not self.dataset.is_binary:
             # K classes: the multinomial block Hessian in contrasts (closed form)
             return self.attach_inference(result, self.dataset)
-        from bench import effects as marginal, inference
-
         torch, X, y = self.torch, self.X_train, self.y_train
 
         def total_nll(weight, bias):  # the SUM negative log-likelihood: its Hessian is the information

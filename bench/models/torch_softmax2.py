@@ -9,60 +9,17 @@ L2 on both weight rows: for a given difference d = w1 - w0, ||w0||^2 + ||w1||^2 
 smallest at w1 = -w0 = d/2, where it equals ||d||^2 / 2. So the two-logit model with
 penalty lambda2/2 (||w0||^2 + ||w1||^2) is the binary model with lambda2 / 2: to fit the
 dataset's binary objective (lambda = 1/(C n)) it uses lambda2 = 2 lambda, i.e. C' = C/2
-(equivalently, the two-logit model at C is the binary model at 2C, as DESIGN.md says).
+(equivalently, the two-logit model at C is the binary model at 2C; bench/ARCHITECTURE.md).
 
 Solver: Newton with the closed-form softmax Hessian and pseudo-inverse steps
-(``newton.py``); the common shift of both rows is a flat direction.
+(``_torch/newton.py``, through ``_torch/two_logit.py``); the common shift of both rows is a flat direction.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from bench.models import newton
+from bench.models._torch.two_logit import contrast, fit_two_logit
 from bench.models.base import FitResult
-from bench.models.torch_tabular import TorchTabular
-
-MAX_ITER = 100
-
-
-def fit_two_logit(module, X, y, lam: float, *, reset: bool = True) -> newton.NewtonOutcome:
-    """Fit ``module`` (nn.Linear(p, K), float64) by Newton on mean cross-entropy + lam/2 ||W||^2.
-
-    X : (n, p) float64 tensor, y : (n,) int64 class indices. ``reset`` starts from zero,
-    otherwise from the module's current weights (the optimum is the same: it is convex).
-    """
-    import torch
-
-    loss_fn = torch.nn.CrossEntropyLoss(reduction="mean")
-    if reset:
-        with torch.no_grad():
-            module.weight.zero_()
-            module.bias.zero_()
-
-    def objective():
-        return loss_fn(module(X), y) + 0.5 * lam * module.weight.square().sum()
-
-    def hessian():
-        with torch.no_grad():
-            return newton.softmax_hessian(X, torch.softmax(module(X), dim=1), lam)
-
-    return newton.minimize(objective, [module.weight, module.bias], hessian, max_iter=MAX_ITER, singular_ok=True)
-
-
-def contrasts(module) -> tuple[np.ndarray, np.ndarray]:
-    """(W_k - W_0 for k >= 1, b_k - b_0) of a K-output linear layer: (K-1, p), (K-1,)."""
-    W = module.weight.detach().double().cpu().numpy()
-    b = module.bias.detach().double().cpu().numpy()
-    return W[1:] - W[0], b[1:] - b[0]
-
-
-def contrast(module) -> tuple[np.ndarray, float]:
-    """(w1 - w0, b1 - b0) of a two-output linear layer, as float64 numpy."""
-    W = module.weight.detach().double().cpu().numpy()
-    b = module.bias.detach().double().cpu().numpy()
-    return W[1] - W[0], float(b[1] - b[0])
-
+from bench.models._torch.tabular import TorchTabular
 
 class TorchSoftmax2(TorchTabular):
     name = "torch_softmax2"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.peak import matmul_peak_flops as _matmul_peak_flops
+from bench.runner.matmul_peak import matmul_peak_flops as _matmul_peak_flops
 
 
 @pytest.fixture(scope="session")

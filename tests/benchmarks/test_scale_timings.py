@@ -29,7 +29,8 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench import datasets, memory
+from bench import datasets
+from bench.runner import memory
 from bench.config import RunConfig
 from bench.models import create
 from bench.models.sklearn_logit import SklearnLogit

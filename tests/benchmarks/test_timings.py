@@ -21,11 +21,11 @@ import pytest
 import torch
 
 from bench.config import RunConfig
-from bench.datasets.dataset import build
+from bench.datasets import build
 from bench.models import create
-from bench.models.cnn import Net, forward_flops
+from bench.models._torch.cnn import Net, forward_flops
 from bench.models.torch_cnn import EVAL_BATCH, TRAIN_FLOPS_PER_FORWARD
-from bench.peak import matmul_peak_flops
+from bench.runner.matmul_peak import matmul_peak_flops
 
 BATCH = 32
 assert EVAL_BATCH == BATCH  # the fast inference benchmark times exactly one of the model's batches

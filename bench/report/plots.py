@@ -1,0 +1,169 @@
+"""Figures for index.html, as PNG bytes. matplotlib's object API, no pyplot state.
+
+Each function takes the report's DataFrames (never raw model output) and returns
+PNG bytes, or None when there is nothing to draw. Matplotlib because it is already
+what scikit-learn and statsmodels users read, renders without a browser or a
+JavaScript runtime, and inlines as a few tens of kilobytes per figure.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from bench.tables.schema import TRUTH
+
+DPI = 90
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def new_figure(width: float, height: float, layout: str | None = "constrained"):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout=layout)
+
+
+def to_png(figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def colors(models: list[str]) -> dict[str, str]:
+    return {m: ("black" if m == TRUTH else PALETTE[i % len(PALETTE)]) for i, m in enumerate(m for m in models if m != TRUTH)} | {TRUTH: "black"}
+
+
+def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 30) -> bytes | None:
+    """Each term's estimate per model (±1.96 SE where known), the truth as a black cross.
+    With more than ``max_terms`` terms, the ones with the largest |estimate| (the table has all)."""
+    part = coefficients[coefficients["dataset"] == dataset]
+    if part.empty:
+        return None
+    terms = list(dict.fromkeys(part["term"]))
+    if len(terms) > max_terms:
+        largest = part.assign(size=part["estimate"].abs()).groupby("term")["size"].max()
+        keep = set(largest.nlargest(max_terms).index)
+        terms = [t for t in terms if t in keep]
+    models = list(dict.fromkeys(part["model"]))
+    palette = colors(models)
+    figure = new_figure(7.5, 1.2 + 0.22 * len(terms))
+    axes = figure.add_subplot()
+    y_of = {t: i for i, t in enumerate(terms)}
+    offsets = np.linspace(-0.3, 0.3, len(models)) if len(models) > 1 else [0.0]
+    for offset, model in zip(offsets, models):
+        rows = part[(part["model"] == model) & part["term"].isin(terms)]
+        y = np.array([y_of[t] for t in rows["term"]]) + offset
+        se = rows["std_error"].to_numpy(dtype=float)
+        marker, size = ("x", 60) if model == TRUTH else ("o", 22)
+        axes.scatter(rows["estimate"], y, s=size, marker=marker, color=palette[model], label=model, zorder=3)
+        if np.isfinite(se).any():
+            axes.errorbar(rows["estimate"], y, xerr=1.96 * np.nan_to_num(se), fmt="none", ecolor=palette[model], lw=1)
+    axes.axvline(0.0, color="0.6", lw=0.8)
+    axes.set_yticks(range(len(terms)), terms, fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlabel("coefficient (log-odds scale)")
+    axes.legend(fontsize=7, loc="best")
+    total = part["term"].nunique()
+    axes.set_title(f"{dataset}: coefficients" + (f" ({max_terms} largest of {total} terms)" if total > max_terms else ""), fontsize=9)
+    return to_png(figure)
+
+
+def pairs_grid(predictions: pd.DataFrame, dataset: str) -> bytes | None:
+    """Every pair of models: test logits below the diagonal, probabilities above, y = x dashed."""
+    part = predictions[(predictions["dataset"] == dataset) & (predictions["model"] != TRUTH)]
+    models = list(dict.fromkeys(part["model"]))
+    if len(models) < 2:
+        return None
+    wide_logit = part.pivot_table(index=["row", "class"], columns="model", values="logit", sort=False)
+    wide_proba = part.pivot_table(index=["row", "class"], columns="model", values="proba", sort=False)
+    k = len(models)
+    # a fixed grid: constrained layout costs seconds on a k x k grid
+    figure = new_figure(1.7 * k + 0.6, 1.7 * k + 0.6, layout=None)
+    grid = figure.subplots(k, k, squeeze=False, gridspec_kw={"wspace": 0.35, "hspace": 0.35,
+                                                              "left": 0.07, "right": 0.98, "bottom": 0.05, "top": 0.93})
+    for (i, a), (j, b) in itertools.product(enumerate(models), repeat=2):
+        axes = grid[i][j]
+        axes.tick_params(labelsize=6, length=2, pad=1)
+        axes.locator_params(nbins=3)  # tick layout dominates the drawing time of a k x k grid
+        if i == j:
+            axes.text(0.5, 0.5, a.replace("_", "_\n", 1), ha="center", va="center", fontsize=8, transform=axes.transAxes)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            continue
+        wide = wide_logit if i > j else wide_proba
+        x, y = wide[b].to_numpy(), wide[a].to_numpy()
+        axes.scatter(x, y, s=4, alpha=0.6, color=PALETTE[0] if i > j else PALETTE[2])
+        low, high = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
+        axes.plot([low, high], [low, high], ls="--", color="0.4", lw=0.8)
+    figure.suptitle(f"{dataset}: logits (below the diagonal) and probabilities (above), row model on y", fontsize=9)
+    return to_png(figure)
+
+
+def against_truth(predictions: pd.DataFrame, dataset: str) -> bytes | None:
+    """Each model's test logits against the true log-odds (data with a known truth)."""
+    part = predictions[predictions["dataset"] == dataset]
+    truth = part[part["model"] == TRUTH].set_index(["row", "class"])["logit"]
+    models = [m for m in dict.fromkeys(part["model"]) if m != TRUTH]
+    if truth.empty or not models:
+        return None
+    figure = new_figure(2.3 * len(models) + 0.5, 2.6)
+    grid = figure.subplots(1, len(models), squeeze=False)[0]
+    for axes, model in zip(grid, models):
+        mine = part[part["model"] == model].set_index(["row", "class"])["logit"].reindex(truth.index)
+        axes.scatter(truth, mine, s=5, alpha=0.6, color=PALETTE[0])
+        low, high = float(min(truth.min(), mine.min())), float(max(truth.max(), mine.max()))
+        axes.plot([low, high], [low, high], ls="--", color="0.4", lw=0.8)
+        axes.set_title(model, fontsize=8)
+        axes.set_xlabel("true log-odds", fontsize=7)
+        axes.tick_params(labelsize=6)
+    grid[0].set_ylabel("model logit", fontsize=7)
+    return to_png(figure)
+
+
+def reliability(calibration: pd.DataFrame, dataset: str) -> bytes | None:
+    """Reliability diagram per scaling (none / temperature): accuracy against confidence."""
+    part = calibration[calibration["dataset"] == dataset]
+    if part.empty:
+        return None
+    models = list(dict.fromkeys(part["model"]))
+    palette = colors(models)
+    figure = new_figure(7.5, 3.0)
+    grid = figure.subplots(1, 2, squeeze=False)[0]
+    for axes, scaling in zip(grid, ("none", "temperature")):
+        for model in models:
+            rows = part[(part["model"] == model) & (part["scaling"] == scaling)]
+            axes.plot(rows["confidence"], rows["accuracy"], marker="o", ms=3, lw=1, color=palette[model], label=model)
+        axes.plot([0.5, 1], [0.5, 1], ls="--", color="0.4", lw=0.8)
+        axes.set_xlim(0.48, 1.01)
+        axes.set_ylim(-0.02, 1.02)
+        axes.set_xlabel("confidence (probability of the predicted class)", fontsize=7)
+        axes.set_title("as fitted" if scaling == "none" else "after temperature scaling", fontsize=8)
+        axes.tick_params(labelsize=6)
+    grid[0].set_ylabel("accuracy in the bin", fontsize=7)
+    grid[1].legend(fontsize=6, loc="lower right")
+    return to_png(figure)
+
+
+def runtime(fits: pd.DataFrame) -> bytes | None:
+    """Fit and predict seconds per (dataset, model), log scale."""
+    part = fits[(fits["status"] == "ok") & fits["fit_seconds"].notna()]
+    if part.empty:
+        return None
+    labels = [f"{d} / {m}" for d, m in zip(part["dataset"], part["model"])]
+    y = np.arange(len(labels))
+    figure = new_figure(7.5, 1.0 + 0.2 * len(labels))
+    axes = figure.add_subplot()
+    axes.barh(y - 0.2, part["fit_seconds"], height=0.4, color=PALETTE[0], label="fit")
+    axes.barh(y + 0.2, part["predict_seconds"].fillna(0), height=0.4, color=PALETTE[4], label="predict")
+    axes.set_xscale("log")
+    axes.set_yticks(y, labels, fontsize=6)
+    axes.invert_yaxis()
+    axes.set_xlabel("seconds (minimum over repeats, log scale)", fontsize=7)
+    axes.legend(fontsize=7)
+    return to_png(figure)

@@ -1,0 +1,47 @@
+"""Writes a run's files. Computes nothing: every number comes from ``Results``.
+
+The directory is written next to its final place and moved in with ``os.replace``,
+so a reader never sees half a report and a failed write leaves the old one intact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.errors import BenchInputError
+from bench.files import replace_directory
+from bench.report.html import render_html
+from bench.report.markdown import render_markdown
+from bench.tables.schema import TABLES
+
+
+def _write_files(results, directory: Path) -> None:
+    for name in TABLES:
+        frame = getattr(results, name)
+        frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+        frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
+    (directory / "run.json").write_text(json.dumps(results.run_info, indent=2, default=str) + "\n", encoding="utf-8")
+    (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
+    (directory / "index.html").write_text(render_html(results), encoding="utf-8")
+
+
+def check_out(out: Path, option: str = "--out") -> None:
+    """Refuse an output path that holds something other than a previous report: the
+    report replaces ``out`` whole, and must never delete a user's file or folder."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BenchInputError(f"{option} {out}: is a file; expected a new directory or a previous report")
+    if not (out / "run.json").is_file() and any(out.iterdir()):
+        raise BenchInputError(
+            f"{option} {out}: a folder that is not a logitbench report (no run.json); expected a new directory "
+            "or a previous report (it would be replaced)"
+        )
+
+
+def write_report(results, out: Path) -> Path:
+    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+    check_out(out)
+    return replace_directory(out, lambda staging: _write_files(results, staging))

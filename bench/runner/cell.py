@@ -1,0 +1,118 @@
+"""One (dataset, model) cell: prepare, warm up, time the fits and predicts, collect.
+
+Everything a model does stays inside its cell: an exception, a divergence or (with
+``--cell-timeout``) a hang becomes a ``failed`` result, and the other cells still run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import traceback
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench import models
+from bench.config import RunConfig
+from bench.datasets import Dataset
+from bench.fit_result import FitResult
+from bench.runner import memory
+from bench.runner.findings import Finding
+from bench.runner.isolation import CellTimeout, call_with_timeout
+from bench.runner.matmul_peak import matmul_peak_flops
+
+
+def _timed(call, synchronize, repeats: int) -> list[float]:
+    """Wall time of ``repeats`` calls (perf_counter; the model syncs any device first)."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        synchronize()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _check_finite(result: FitResult) -> str:
+    for label, value in (("coefficients", result.coef), ("intercept", result.intercept), ("test logits", result.test_logits)):
+        if value is not None and not np.all(np.isfinite(value)):
+            return f"non-finite {label} (the fit diverged)"
+    if not np.isfinite(result.loglik):
+        return "non-finite log-likelihood (the fit diverged)"
+    return ""
+
+
+def _add_fractions_of_peak(result: FitResult) -> None:
+    """A model that reports the FLOP rates of its work (``extra["flop_rates"]``: the CNN's
+    training and inference FLOP/s) gets them as fractions of this machine's float32 matmul
+    peak, measured here with the fit's threads (cached per process and thread count)."""
+    rates = result.extra.pop("flop_rates", None)
+    if rates is None:
+        return
+    peak = matmul_peak_flops(rates["device"])
+    result.extra.setdefault("metrics", {}).update({
+        "train_fraction_of_peak": rates["train"] / peak,
+        "inference_fraction_of_peak": rates["inference"] / peak,
+        "matmul_peak_gflops": peak / 1e9,
+    })
+
+
+def run_cell(dataset: Dataset, model_name: str, config: RunConfig, finding: Finding | None = None,
+             model_class=None) -> FitResult:
+    """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
+
+    A model that raises, diverges or does not converge gives a ``failed`` result with
+    its message; nothing it does can stop the other cells. When ``finding`` says the
+    unpenalised objective has no unique optimum (separated or singular data), an exact
+    fit is not attempted: the cell reports the finding, which is not a failure.
+    """
+    model = (model_class or models.model_class(model_name))()
+    supported, reason = model.supports(dataset)
+    if not supported:
+        return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
+    if finding is not None and model.exact:
+        return FitResult(model=model_name, dataset=dataset.name, status=finding.status, message=finding.message)
+    repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
+    try:
+        with threadpool_limits(limits=config.threads):
+            # peak memory of preparing and the first (untimed) fit, beyond the data already held
+            with memory.PeakMemory() as peak:
+                model.prepare(dataset, config)
+                if model.warm_up_fit:
+                    model.fit()  # warm-up: imports, kernel selection and caches stay out of the timings
+            if model.warm_up_fit:
+                model.predict()
+                model.synchronize()
+            fit_times = _timed(model.fit, model.synchronize, repeats)
+            predict_times = _timed(model.predict, model.synchronize, repeats)
+            result = model.result()
+            _add_fractions_of_peak(result)
+    except Exception as exc:  # noqa: BLE001 - a broken model must not stop the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return FitResult(
+            model=model_name,
+            dataset=dataset.name,
+            status="failed",
+            message=f"{type(exc).__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+        )
+    result.fit_seconds, result.fit_seconds_median = min(fit_times), statistics.median(fit_times)
+    result.predict_seconds, result.predict_seconds_median = min(predict_times), statistics.median(predict_times)
+    result.repeats = repeats
+    result.peak_extra_bytes = peak.extra_bytes
+    problem = _check_finite(result)
+    if problem or result.converged is False:
+        result.status = "failed"
+        fallback = "did not converge" if result.converged is False else ""
+        result.message = "; ".join(m for m in (problem, result.message or fallback) if m)
+    return result
+
+
+def execute_cell(dataset: Dataset, model_name: str, model_class, config: RunConfig, finding) -> FitResult:
+    """One cell here, or with ``config.cell_timeout`` in a child process that is killed at the limit."""
+    if config.cell_timeout is None:
+        return run_cell(dataset, model_name, config, finding, model_class)
+    try:
+        return call_with_timeout(run_cell, (dataset, model_name, config, finding, model_class), config.cell_timeout)
+    except (CellTimeout, RuntimeError) as exc:
+        return FitResult(model=model_name, dataset=dataset.name, status="failed", message=str(exc))
