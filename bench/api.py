@@ -33,8 +33,11 @@ def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
     """Every dataset of the run, loaded and validated before anything runs."""
     loaded = [datasets.load(name, seed=config.seed) for name in config.dataset_names]
     if config.csv is not None:
-        loaded.append(datasets.load_csv(config.csv, config.target, penalty=config.penalty or "l2",
-                                        C=config.C or 1.0, seed=config.seed))
+        loaded.append(
+            datasets.load_csv(
+                config.csv, config.target, penalty=config.penalty or "l2", C=config.C or 1.0, seed=config.seed
+            )
+        )
     loaded = [datasets.with_penalty(ds, config.penalty, config.C) for ds in loaded]
     names = [ds.name for ds in loaded]
     if len(set(names)) != len(names):
@@ -44,8 +47,9 @@ def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
     return loaded
 
 
-def run(config: RunConfig | None = None, *, progress: bool = False, checkpoint: Path | None = None,
-        resume: bool = False) -> Results:
+def run(
+    config: RunConfig | None = None, *, progress: bool = False, checkpoint: Path | None = None, resume: bool = False
+) -> Results:
     """Fit every model on every dataset of ``config`` and compare them.
 
     Bad input (unknown names, unreadable data) raises ``BenchInputError`` before any

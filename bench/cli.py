@@ -41,10 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="fit every model on every dataset and write a report")
-    run.add_argument("--suite", default="quick", choices=list(SUITES), help="default datasets and models (default: quick)")
+    run.add_argument(
+        "--suite", default="quick", choices=list(SUITES), help="default datasets and models (default: quick)"
+    )
     run.add_argument("--datasets", type=_names, default=(), help="comma-separated dataset names (see `datasets`)")
     run.add_argument("--models", type=_names, default=(), help="comma-separated model names (see `models`)")
-    run.add_argument("--out", type=Path, default=Path("reports/latest"), help="report directory (default: reports/latest)")
+    run.add_argument(
+        "--out", type=Path, default=Path("reports/latest"), help="report directory (default: reports/latest)"
+    )
     run.add_argument("--seed", type=int, default=0, help="seed for splits and inits (default: 0)")
     run.add_argument("--csv", type=Path, help="a CSV file of your own: numeric columns, a 0/1 target")
     run.add_argument("--target", help="the target column of --csv")
@@ -55,10 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="CNN training epochs (default: the suite's, else the dataset card's)")
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
     run.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (joblib); workers x threads <= cores")
-    run.add_argument("--scheduler", help="run the cells on a dask.distributed cluster at this address (tcp://host:8786)")
-    run.add_argument("--cell-timeout", type=_positive_float, help="stop a cell after this many seconds (it is reported as failed)")
-    run.add_argument("--resume", type=Path, metavar="DIR",
-                     help="finish an interrupted run whose report was to go to DIR (its settings are reused)")
+    run.add_argument(
+        "--scheduler", help="run the cells on a dask.distributed cluster at this address (tcp://host:8786)"
+    )
+    run.add_argument(
+        "--cell-timeout", type=_positive_float, help="stop a cell after this many seconds (it is reported as failed)"
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="finish an interrupted run whose report was to go to DIR (its settings are reused)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--no-history", action="store_true", help="do not append this run to OUT/../history.parquet")
 
@@ -69,18 +81,34 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print the result as JSON")
 
     hist = sub.add_parser("history", help="plot chosen metrics across the runs in a history file")
-    hist.add_argument("--history", type=Path, default=Path("reports/history.parquet"), help="default: reports/history.parquet")
-    hist.add_argument("--metrics", type=_names, default=("log_loss", "accuracy", "ece", "fit_seconds"),
-                      help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds)")
+    hist.add_argument(
+        "--history", type=Path, default=Path("reports/history.parquet"), help="default: reports/history.parquet"
+    )
+    hist.add_argument(
+        "--metrics",
+        type=_names,
+        default=("log_loss", "accuracy", "ece", "fit_seconds"),
+        help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds)",
+    )
     hist.add_argument("--out", type=Path, default=Path("reports/history.html"), help="default: reports/history.html")
 
     # --- penalty path (bench/path.py, bench/path_report.py) ---
     path = sub.add_parser("path", help="fit every linear model along a log grid of C; plot the paths")
-    path.add_argument("--dataset", required=True, help="one dataset name (see `datasets`); its penalty becomes L2 at each C")
-    path.add_argument("--models", type=_names, default=("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2"),
-                      help="comma-separated (default: sklearn_logit,statsmodels_logit,torch_linear,torch_softmax2)")
-    path.add_argument("--C-grid", dest="C_grid", default="1e-3:1e3:13",
-                      help="LOW:HIGH:N, N log-spaced values of C from LOW to HIGH inclusive (default: 1e-3:1e3:13)")
+    path.add_argument(
+        "--dataset", required=True, help="one dataset name (see `datasets`); its penalty becomes L2 at each C"
+    )
+    path.add_argument(
+        "--models",
+        type=_names,
+        default=("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2"),
+        help="comma-separated (default: sklearn_logit,statsmodels_logit,torch_linear,torch_softmax2)",
+    )
+    path.add_argument(
+        "--C-grid",
+        dest="C_grid",
+        default="1e-3:1e3:13",
+        help="LOW:HIGH:N, N log-spaced values of C from LOW to HIGH inclusive (default: 1e-3:1e3:13)",
+    )
     path.add_argument("--out", type=Path, help="report directory (default: reports/path-<dataset>)")
     path.add_argument("--seed", type=int, default=0, help="seed for the split (default: 0)")
     path.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
@@ -102,10 +130,22 @@ def cmd_run(args) -> int:
         config = RunConfig.from_json(saved)
     else:
         config = RunConfig(
-            suite=args.suite, datasets=args.datasets, models=args.models, out=args.out, seed=args.seed,
-            csv=args.csv, target=args.target, penalty=args.penalty, C=args.C, repeats=args.repeats,
-            threads=args.threads, device=args.device, epochs=args.epochs, jobs=args.jobs,
-            scheduler=args.scheduler, cell_timeout=args.cell_timeout,
+            suite=args.suite,
+            datasets=args.datasets,
+            models=args.models,
+            out=args.out,
+            seed=args.seed,
+            csv=args.csv,
+            target=args.target,
+            penalty=args.penalty,
+            C=args.C,
+            repeats=args.repeats,
+            threads=args.threads,
+            device=args.device,
+            epochs=args.epochs,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            cell_timeout=args.cell_timeout,
         )
     from bench.report.writer import check_out
 
@@ -153,7 +193,9 @@ def cmd_compare(args) -> int:
     rule_list = rules.load_rules(args.rules) if args.rules else rules.load_rules()
     baseline, current = bench.load(args.baseline), bench.load(args.current)
     comparison = compare.compare(baseline, current, rule_list)
-    files.write_text(args.current / "comparison.md", compare.render_comparison_markdown(comparison, args.baseline, args.current))
+    files.write_text(
+        args.current / "comparison.md", compare.render_comparison_markdown(comparison, args.baseline, args.current)
+    )
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2))
     else:
@@ -185,9 +227,14 @@ def cmd_path(args) -> int:
     for row in run.failed.itertuples():
         print(f"failed: {row.model} at C = {row.C:g}: {row.message}", file=sys.stderr)
     for row in run.disagreements.itertuples():
-        print(f"FAIL: {row.model_a} vs {row.model_b} at C = {row.C:g}: max |difference| {row.max_abs_diff:.3g} "
-              f"> {row.tolerance:g}", file=sys.stderr)
+        print(
+            f"FAIL: {row.model_a} vs {row.model_b} at C = {row.C:g}: max |difference| {row.max_abs_diff:.3g} "
+            f"> {row.tolerance:g}",
+            file=sys.stderr,
+        )
     return 0 if run.ok else 1
+
+
 # --- end penalty path ---
 
 
@@ -197,7 +244,8 @@ def cmd_datasets(args) -> int:
     for name, card in datasets.available().items():
         penalty = "unpenalised" if card.penalty == "none" else f"L2, C = {card.C:g}"
         first = card.description.split(". ")[0].rstrip(".")
-        print(f"{name:<18} {card.source_kind + (':' + card.source_name if card.source_name else ''):<24} {penalty:<14} {first}")
+        source = card.source_kind + (":" + card.source_name if card.source_name else "")
+        print(f"{name:<18} {source:<24} {penalty:<14} {first}")
     return 0
 
 
@@ -216,8 +264,15 @@ def cmd_shapes(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "history": cmd_history, "datasets": cmd_datasets, "models": cmd_models, "shapes": cmd_shapes,
-            "path": cmd_path}
+COMMANDS = {
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "history": cmd_history,
+    "datasets": cmd_datasets,
+    "models": cmd_models,
+    "shapes": cmd_shapes,
+    "path": cmd_path,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

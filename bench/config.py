@@ -22,8 +22,19 @@ SUITES: dict[str, dict] = {
         "cnn": {"epochs": 3},  # a short training run: the quick suite shows the plumbing
     },
     "standard": {
-        "datasets": ("spector", "breast_cancer", "synthetic", "synthetic_large", "digits", "shapes", "separated",
-                     "iris", "wine", "anes96", "digits10"),
+        "datasets": (
+            "spector",
+            "breast_cancer",
+            "synthetic",
+            "synthetic_large",
+            "digits",
+            "shapes",
+            "separated",
+            "iris",
+            "wine",
+            "anes96",
+            "digits10",
+        ),
         "models": ALL_MODELS,
         "repeats": 9,
         "cnn": {},  # the epochs in each dataset card
@@ -40,7 +51,7 @@ SUITES: dict[str, dict] = {
 # Agreement tolerances, absolute, per compared quantity. Float64 fits of the same
 # convex objective, each run to its solver's convergence (Newton or Newton-Cholesky,
 # gradient ~1e-12), agree to ~1e-10 on these datasets; 1e-6 is the contract in the
-# issue and DESIGN.md and leaves room for conditioning on users' data.
+# issue and bench/ARCHITECTURE.md and leaves room for conditioning on users' data.
 TOLERANCES: dict[str, float] = {
     "coef": 1e-6,
     "logit": 1e-6,
@@ -92,13 +103,9 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.suite not in SUITES:
-            raise BenchInputError(
-                f"--suite: unknown suite {self.suite!r}; expected one of {', '.join(SUITES)}"
-            )
+            raise BenchInputError(f"--suite: unknown suite {self.suite!r}; expected one of {', '.join(SUITES)}")
         if self.penalty is not None and self.penalty not in PENALTIES:
-            raise BenchInputError(
-                f"--penalty: expected one of {', '.join(PENALTIES)}, got {self.penalty!r}"
-            )
+            raise BenchInputError(f"--penalty: expected one of {', '.join(PENALTIES)}, got {self.penalty!r}")
         if self.C is not None and not (math.isfinite(self.C) and self.C > 0):
             raise BenchInputError(f"--C: expected a finite number > 0, got {self.C!r}")
         if (self.csv is None) != (self.target is None):

@@ -129,9 +129,22 @@ def html_tags(text: str) -> list[tuple[str, dict]]:
 
 def synthetic_dataset(X, y, *, contiguous=False, penalty="l2", seed=0) -> datasets.Dataset:
     """A Dataset built from arrays as a synthetic card builds it: holdout 0.25, no standardising."""
-    return build(name="small", description="test data", source="synthetic", X=X, y=y,
-                 feature_names=tuple(f"x{j}" for j in range(X.shape[1])), split="holdout", test_fraction=0.25,
-                 standardize=False, penalty=penalty, C=1.0, seed=seed, contiguous=contiguous, where="test")
+    return build(
+        name="small",
+        description="test data",
+        source="synthetic",
+        X=X,
+        y=y,
+        feature_names=tuple(f"x{j}" for j in range(X.shape[1])),
+        split="holdout",
+        test_fraction=0.25,
+        standardize=False,
+        penalty=penalty,
+        C=1.0,
+        seed=seed,
+        contiguous=contiguous,
+        where="test",
+    )
 
 
 def tall_arrays(n=40_000, p=5, seed=1):

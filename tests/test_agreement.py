@@ -2,7 +2,7 @@
 
 Reference values come from an independent source (Stata, via statsmodels' own test
 results module), the penalised optimum is checked by its optimality condition, and
-the measured pitfalls of DESIGN.md are pinned down as inequalities.
+the measured pitfalls of bench/ARCHITECTURE.md are pinned down as inequalities.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from tests.conftest import FAST, logistic_frame
 STATA_PARAMS = {"GPA": 2.82611297201, "TUCE": 0.0951576702557, "PSI": 2.37868772835, "intercept": -13.0213483201}
 STATA_BSE = {"GPA": 1.26294114526, "TUCE": 0.141554207662, "PSI": 1.06456430165, "intercept": 4.93132462871}
 STATA_LLF = -12.8896334653335
-# DESIGN.md: the published numbers are ~1.5e-6 from the exact MLE (the data were
+# bench/ARCHITECTURE.md: the published numbers are ~1.5e-6 from the exact MLE (the data were
 # float32 in Stata; measured here: 1.46e-6 on the intercept, 7.6e-7 on llf).
 PUBLISHED_ATOL = 5e-6
-# DESIGN.md / bench.config.TOLERANCES: float64 fits of one convex objective agree to 1e-6.
+# bench/ARCHITECTURE.md / bench.config.TOLERANCES: float64 fits of one convex objective agree to 1e-6.
 AGREE_ATOL = TOLERANCES["coef"]
 # Score equations of the L2 optimum, X^T (y - p) = w / C and sum(y - p) = 0: measured
 # <= 2.1e-11 for every model; a wrong penalty mapping (e.g. lambda off by 2) leaves O(|w|/C).
@@ -203,7 +203,7 @@ def test_torch_hessian_matches_autograd(name, small_datasets):
     assert_allclose(model.hessian().numpy(), autograd_hessian.numpy(), rtol=0, atol=1e-10)
 
 
-# --- measured pitfalls (DESIGN.md) --------------------------------------------------
+# --- measured pitfalls (bench/ARCHITECTURE.md) --------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -243,5 +243,5 @@ def test_statsmodels_glm_fit_regularized_stops_short(breast_cancer, ridge_optimu
     fitted = glm.fit_regularized(alpha=alpha, L1_wt=0.0, cnvrg_tol=1e-12, maxiter=1000)
     params = np.asarray(fitted.params)
     gap = np.max(np.abs(np.r_[params[1:], params[0]] - ridge_optimum))
-    # measured: 1.3e-3 (DESIGN.md saw 3e-5 on a 9-row example): far outside 1e-6.
+    # measured: 1.3e-3 (bench/ARCHITECTURE.md saw 3e-5 on a 9-row example): far outside 1e-6.
     assert gap > AGREE_ATOL

@@ -1,5 +1,5 @@
 """The command line: bad input is one line on stderr, exit status 2, nothing written
-(DESIGN.md, "CLI"); the good path writes every report file.
+(bench/ARCHITECTURE.md, "CLI"); the good path writes every report file.
 
 Dataset cards are checked through ``parse_card`` / ``load(cards_dir=...)`` directly:
 ``load``'s default ``cards_dir`` is bound at import, so the CLI always reads the
@@ -23,7 +23,15 @@ from bench.models import REGISTRY
 from tests.conftest import logistic_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORT_FILES = {"fits.csv", "coefficients.csv", "predictions.csv", "agreement.csv", "metrics.csv", "run.json", "report.md"}
+REPORT_FILES = {
+    "fits.csv",
+    "coefficients.csv",
+    "predictions.csv",
+    "agreement.csv",
+    "metrics.csv",
+    "run.json",
+    "report.md",
+}
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -101,7 +109,10 @@ def test_python_m_bench_bad_input_has_no_traceback(args, names, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", *args, "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -136,7 +147,7 @@ def test_models_lists_every_registry_name(capsys):
 
 # --- dataset cards ------------------------------------------------------------------
 
-GOOD_CARD = '''name = "{name}"
+GOOD_CARD = """name = "{name}"
 description = "a test card"
 source = "{source}"
 target = "y"
@@ -148,11 +159,18 @@ test_fraction = 0.25
 [penalty]
 kind = "l2"
 C = {C}
-'''
+"""
 
 
-def write_card(folder: Path, name: str = "mine", *, source: str = "csv:mine.csv", C: str = "1.0",
-               text: str | None = None, stem: str | None = None) -> Path:
+def write_card(
+    folder: Path,
+    name: str = "mine",
+    *,
+    source: str = "csv:mine.csv",
+    C: str = "1.0",
+    text: str | None = None,
+    stem: str | None = None,
+) -> Path:
     path = folder / f"{stem or name}.toml"
     path.write_text(text if text is not None else GOOD_CARD.format(name=name, source=source, C=C), encoding="utf-8")
     return path
@@ -168,11 +186,24 @@ def test_good_csv_card_loads(tmp_path):
 
 
 CARD_CASES = [
-    ("missing_field", lambda d: write_card(d, text=GOOD_CARD.format(name="mine", source="csv:mine.csv", C="1.0")
-                                           .replace('description = "a test card"\n', "")), ["'description'", "missing"]),
+    (
+        "missing_field",
+        lambda d: write_card(
+            d,
+            text=GOOD_CARD.format(name="mine", source="csv:mine.csv", C="1.0").replace(
+                'description = "a test card"\n', ""
+            ),
+        ),
+        ["'description'", "missing"],
+    ),
     ("mistyped_field", lambda d: write_card(d, C='"one"'), ["'penalty.C'", "'one'"]),
-    ("unknown_field", lambda d: write_card(d, text='colour = "red"\n' + GOOD_CARD.format(
-        name="mine", source="csv:mine.csv", C="1.0")), ["'colour'", "unknown field"]),
+    (
+        "unknown_field",
+        lambda d: write_card(
+            d, text='colour = "red"\n' + GOOD_CARD.format(name="mine", source="csv:mine.csv", C="1.0")
+        ),
+        ["'colour'", "unknown field"],
+    ),
     ("name_is_not_the_stem", lambda d: write_card(d, name="other", stem="mine"), ["'other'", "'mine'"]),
     ("invalid_toml", lambda d: write_card(d, text="name = \n[split"), ["not valid TOML"]),
 ]

@@ -1,7 +1,7 @@
 """The seed CNN (``cnn.Net``) and its plug-in ``torch_cnn``, on a tiny image set for speed.
 
 The architecture numbers (1,719,598 parameters, 200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21,
-flatten 14112) are DESIGN.md's "The seed CNN"; the spatial sizes are recomputed here from
+flatten 14112) are bench/ARCHITECTURE.md's "The seed CNN"; the spatial sizes are recomputed here from
 the closed form of an unpadded 5 x 5 convolution (out = in - 5 + 1) and a 2 x 2 pool (// 2).
 """
 
@@ -23,15 +23,14 @@ from threadpoolctl import threadpool_limits
 from torch.nn import functional as F
 
 from bench.config import LINEAR_MODELS, RunConfig
-from bench.datasets import Dataset
-from bench.datasets import build
+from bench.datasets import Dataset, build
 from bench.models._torch.cnn import Net, features_pool_first, forward_flops, max_pool_2x2, n_parameters, shape_trace
 from bench.models.torch_cnn import TRAIN_FLOPS_PER_FORWARD, TorchCNN, _retain_freed_memory
-from bench.runner.matmul_peak import matmul_peak_flops
 from bench.runner import run_cell
+from bench.runner.matmul_peak import matmul_peak_flops
 
 ROOT = Path(__file__).resolve().parents[1]
-N_PARAMETERS = 1_719_598  # DESIGN.md, "The seed CNN"
+N_PARAMETERS = 1_719_598  # bench/ARCHITECTURE.md, "The seed CNN"
 AGREEMENT_TOL = 1e-5  # the issue: fc3 refit agrees with the linear models on the 84 features
 # Stricter, measured: every side is a float64 Newton solution of the same convex objective
 # (decrement < 1e-20, "~1e-10 or closer" per newton.py); measured 8.6e-12 (torch_linear).
@@ -75,7 +74,7 @@ def test_forward_gives_two_logits_per_image(net):
 def test_shape_trace_sizes(net):
     trace = shape_trace(net)
     spatial = [shape[-1] for name, shape, _ in trace if name.startswith(("conv", "pool"))]
-    assert _expected_spatial_sizes() == [196, 98, 94, 47, 43, 21]  # DESIGN.md
+    assert _expected_spatial_sizes() == [196, 98, 94, 47, 43, 21]  # bench/ARCHITECTURE.md
     assert spatial == _expected_spatial_sizes()
     flatten = {name: shape for name, shape, _ in trace}["flatten"]
     assert flatten == (32 * _expected_spatial_sizes()[-1] ** 2,) == (14112,)
@@ -83,8 +82,9 @@ def test_shape_trace_sizes(net):
 
 
 def test_cli_shapes_prints_the_trace():
-    done = subprocess.run([sys.executable, "-m", "bench", "shapes"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "shapes"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "200 -> 196 -> 98 -> 94 -> 47 -> 43 -> 21" in done.stdout
     assert f"{N_PARAMETERS:,}" in done.stdout
@@ -129,7 +129,10 @@ def test_features_pool_first_is_features_bit_for_bit(net, grad, channels_last):
     x = torch.rand(3, 3, 200, 200, generator=generator)  # (B, 3, 200, 200)
     x[0, :, :100] = 0.5  # flat regions: windows whose maxima tie
     if channels_last:
-        net, x = copy.deepcopy(net).to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        net, x = (
+            copy.deepcopy(net).to(memory_format=torch.channels_last),
+            x.contiguous(memory_format=torch.channels_last),
+        )
     with torch.set_grad_enabled(grad):
         # relu(max(a, b, c, d)) == max(relu(a), ..., relu(d)) exactly: the same layout gives the same bits
         assert torch.equal(features_pool_first(net, x), net.features(x))
@@ -144,7 +147,10 @@ def test_features_pool_first_gives_the_same_gradients(net, channels_last):
     x = torch.rand(2, 3, 200, 200, generator=generator)
     x[1, :, 50:] = 0.25  # ties
     if channels_last:
-        net, x = copy.deepcopy(net).to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        net, x = (
+            copy.deepcopy(net).to(memory_format=torch.channels_last),
+            x.contiguous(memory_format=torch.channels_last),
+        )
     grads = []
     for features in (net.features, lambda t: features_pool_first(net, t)):
         net.zero_grad(set_to_none=True)
@@ -173,10 +179,23 @@ def tiny_images(n: int = 40) -> Dataset:
     level = np.where(y == 1.0, 170, 60)[:, None, None, None]
     images = np.clip(level + rng.integers(-40, 41, size=(n, 3, 200, 200)), 0, 255).astype(np.uint8)
     X = images.reshape(n, 3, -1).mean(axis=2) / 255.0  # a tabular view: mean of each channel
-    return build(name="tiny_images", description="bright vs dark", source="test", X=X, y=y,
-                 feature_names=("red", "green", "blue"), split="holdout", test_fraction=0.25,
-                 standardize=False, penalty="l2", C=1.0, seed=0, images=images,
-                 cnn={"batch_size": 10}, where="tests/test_cnn.py")
+    return build(
+        name="tiny_images",
+        description="bright vs dark",
+        source="test",
+        X=X,
+        y=y,
+        feature_names=("red", "green", "blue"),
+        split="holdout",
+        test_fraction=0.25,
+        standardize=False,
+        penalty="l2",
+        C=1.0,
+        seed=0,
+        images=images,
+        cnn={"batch_size": 10},
+        where="tests/test_cnn.py",
+    )
 
 
 # one epoch, one repeat: the tests check plumbing and numbers, not learning
@@ -227,7 +246,7 @@ def test_derived_results_are_fc3_as_trained_and_refit(trained):
 def test_fc3_as_trained_reproduces_the_cnn_logits(trained):
     as_trained = {r.model: r for r in trained.extra["derived_results"]}["torch_cnn_fc3"]
     # float64 X_test @ (w1 - w0) + (b1 - b0) vs the network's float32 z1 - z0: float32
-    # agrees with float64 only to ~1e-5 (DESIGN.md, statistical conventions)
+    # agrees with float64 only to ~1e-5 (bench/ARCHITECTURE.md, statistical conventions)
     np.testing.assert_allclose(as_trained.test_logits, trained.test_logits, rtol=0, atol=1e-5)
 
 
@@ -254,7 +273,8 @@ def test_throughput_metrics(tiny, trained):
     with threadpool_limits(limits=TINY.threads):  # as the runner calls the model
         assert peak == matmul_peak_flops()  # bench.peak's cached figure at the run's thread count
     assert metrics["inference_fraction_of_peak"] == pytest.approx(
-        metrics["inference_images_per_second"] * flops / peak, rel=1e-12)
+        metrics["inference_images_per_second"] * flops / peak, rel=1e-12
+    )
     # the model's epoch clock runs inside the runner's fit clock: its rate is the higher one
     model_train_rate = metrics["train_fraction_of_peak"] * peak / (TRAIN_FLOPS_PER_FORWARD * flops)
     assert model_train_rate >= trained.extra["images_trained"] / trained.fit_seconds

@@ -14,8 +14,9 @@ HEAVY = ("torch", "pandas", "statsmodels", "sklearn", "matplotlib", "scipy")
 
 
 def test_help_imports_no_heavy_library():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "bench", "--help"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bench", "--help"], capture_output=True, text=True, check=True
+    )
     imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
     assert "bench" in imported  # the probe works
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))

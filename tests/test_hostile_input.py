@@ -1,6 +1,6 @@
 """Hostile input: each file, card or path gets exit status 2 (one line on stderr, nothing
 written) or a reported finding (exit 0 / 1, the whole report written, every failed cell
-with its message); never a traceback, never a partial file (DESIGN.md, "CLI").
+with its message); never a traceback, never a partial file (bench/ARCHITECTURE.md, "CLI").
 
 Tried here: 51 hostile inputs: 33 CSV files or ``--csv`` paths (2 also through ``python -m
 bench``), 3 output situations (``--out`` the input file or a folder of other files, a damaged
@@ -46,8 +46,22 @@ def frame(n=40, p=2, **columns) -> pd.DataFrame:
 
 def argv(csv: Path, out: Path, *args: str) -> list[str]:
     # one model unless told: each report takes ~1 s (its figures)
-    return ["run", "--csv", str(csv), "--target", "y", "--out", str(out), "--no-history", "-q", "--repeats", "1",
-            "--models", "sklearn_logit", *args]
+    return [
+        "run",
+        "--csv",
+        str(csv),
+        "--target",
+        "y",
+        "--out",
+        str(out),
+        "--no-history",
+        "-q",
+        "--repeats",
+        "1",
+        "--models",
+        "sklearn_logit",
+        *args,
+    ]
 
 
 def run_csv(tmp_path, content, capsys, *args):
@@ -75,8 +89,10 @@ def assert_exit_2_or_finding(status: int, err: str, out: Path) -> pd.DataFrame |
     return fits
 
 
-DUPLICATE = ("pandas renames a duplicate header to 'x1.1' / 'y.1' on read, so the duplicate check in "
-             "tables.to_arrays never fires: the run goes on (with a copy of the target as a feature)")
+DUPLICATE = (
+    "pandas renames a duplicate header to 'x1.1' / 'y.1' on read, so the duplicate check in "
+    "tables.to_arrays never fires: the run goes on (with a copy of the target as a feature)"
+)
 COPY_OF_Y = text(frame().assign(x2=lambda f: f["y"])).split("\n", 1)[1]  # rows x1, y, y
 CSV_CASES = [  # (id, content, extra args, allowed statuses, words in the stderr line or a fit message[, a bug])
     ("one_row", "x1,y\n0.5,1\n", (), {2}, ["'y'", "only the value 1"]),
@@ -103,15 +119,26 @@ CSV_CASES = [  # (id, content, extra args, allowed statuses, words in the stderr
     ("duplicate_target", "x1,y,y\n" + COPY_OF_Y, (), {2}, ["duplicate column name 'y'"]),
     ("wide_1_row", ",".join(f"x{j}" for j in range(1000)) + ",y\n" + "0," * 1000 + "1\n", (), {2}, ["only the value"]),
     # odd data: a finding (failed or separated rows), or exit 2 should a check refuse it up front
-    ("near_constant_1e-300", text(frame(n=80).assign(x1=lambda f: f["x1"] * 1e-300)), ("--penalty", "none"), {1, 2}, []),
+    (
+        "near_constant_1e-300",
+        text(frame(n=80).assign(x1=lambda f: f["x1"] * 1e-300)),
+        ("--penalty", "none"),
+        {1, 2},
+        [],
+    ),
     ("huge_values_1e300", text(frame(n=80).assign(x1=lambda f: f["x1"] * 1e300)), (), {1, 2}, []),
     ("more_columns_than_rows", text(frame(n=20, p=30)), ("--penalty", "none"), {0}, ["singular"]),
     ("one_column_separates", text(frame().assign(x1=lambda f: f["y"] + 0.1)), ("--penalty", "none"), {0}, ["x1"]),
 ]
 
 
-@pytest.mark.parametrize("content, args, allowed, words", [
-    pytest.param(*c[1:5], id=c[0], marks=[pytest.mark.xfail(strict=True, reason=b) for b in c[5:]]) for c in CSV_CASES])
+@pytest.mark.parametrize(
+    "content, args, allowed, words",
+    [
+        pytest.param(*c[1:5], id=c[0], marks=[pytest.mark.xfail(strict=True, reason=b) for b in c[5:]])
+        for c in CSV_CASES
+    ],
+)
 def test_hostile_csv_gets_exit_2_or_a_finding(content, args, allowed, words, tmp_path, capsys):
     status, err, out = run_csv(tmp_path, content, capsys, *args)
     fits = assert_exit_2_or_finding(status, err, out)
@@ -125,8 +152,9 @@ def test_python_m_bench_never_prints_a_traceback(case, tmp_path):
     _, content, args, allowed, _ = next(c for c in CSV_CASES if c[0] == case)
     path, out = tmp_path / "data.csv", tmp_path / "reports" / "out"
     path.write_bytes(content.encode() if isinstance(content, str) else content)
-    proc = subprocess.run([sys.executable, "-m", "bench", *argv(path, out, *args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *argv(path, out, *args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in proc.stderr
     assert proc.returncode in allowed
     assert_exit_2_or_finding(proc.returncode, proc.stderr, out)
@@ -143,7 +171,9 @@ def constant_run(tmp_path_factory):
     y = (rng.random(80) < 1.0 / (1.0 + np.exp(-X @ [1.0, -0.5]))).astype(int)
     pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "c": 3.0, "y": y}).to_csv(tmp / "data.csv", index=False)
     with contextlib.redirect_stderr(err):
-        status = main(argv(tmp / "data.csv", tmp / "reports" / "out", "--penalty", "none", "--models", ",".join(LINEAR_MODELS)))
+        status = main(
+            argv(tmp / "data.csv", tmp / "reports" / "out", "--penalty", "none", "--models", ",".join(LINEAR_MODELS))
+        )
     return status, err.getvalue(), tmp / "reports" / "out"
 
 
@@ -164,10 +194,15 @@ def test_constant_column_unpenalised_message_names_the_cause(constant_run):
 # --- inputs that break the contract today (strict xfails: each names the defect) ---------------
 
 
-@pytest.mark.parametrize("content", [
-    "x1,y\n9,1,0\n8,a,1\n", "x1,y\n1,2,3,0\n4,5,a,1\n",
-    "x1,x2,y\n" + "".join(f"{i},{line}\n" for i, line in enumerate(text(frame()).splitlines()[1:]))],
-    ids=["wrong_row_number", "type_error", "column_dropped"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "x1,y\n9,1,0\n8,a,1\n",
+        "x1,y\n1,2,3,0\n4,5,a,1\n",
+        "x1,x2,y\n" + "".join(f"{i},{line}\n" for i, line in enumerate(text(frame()).splitlines()[1:])),
+    ],
+    ids=["wrong_row_number", "type_error", "column_dropped"],
+)
 def test_more_fields_than_the_header_is_exit_2(content, tmp_path, capsys):
     status, err, out = run_csv(tmp_path, content, capsys)
     assert status == 2 and assert_exit_2_or_finding(status, err, out) is None
@@ -179,10 +214,14 @@ def test_a_very_wide_csv_is_refused_quickly(tmp_path):
     # child that is killed at the timeout (a hang cannot be stopped in-process); the CLI maps its error to exit 2.
     path, p = tmp_path / "wide.csv", 200_000
     path.write_text(",".join(f"x{j}" for j in range(p)) + ",y\n" + "".join("0," * p + f"{i % 2}\n" for i in range(8)))
-    child = ("import sys; from pathlib import Path; from bench.datasets import load_csv; from bench.errors import "
-             "BenchInputError\ntry: load_csv(Path(sys.argv[1]), 'y')\nexcept BenchInputError as e: sys.exit(str(e))")
+    child = (
+        "import sys; from pathlib import Path; from bench.datasets import load_csv; from bench.errors import "
+        "BenchInputError\ntry: load_csv(Path(sys.argv[1]), 'y')\nexcept BenchInputError as e: sys.exit(str(e))"
+    )
     try:
-        proc = subprocess.run([sys.executable, "-c", child, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", child, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
     except subprocess.TimeoutExpired:  # ~1 s here; the old O(p^2) check took minutes: 60 s tells them apart anywhere
         pytest.fail("no answer within 60 s (the child was killed)")
     assert proc.returncode == 1 and "wide.csv" in proc.stderr and "columns" in proc.stderr, proc.stderr
@@ -231,18 +270,22 @@ def test_markdown_report_shows_markup_as_text(markup_report):
     assert HOSTILE not in (markup_report / "report.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"),
-                    reason="Chromium and chromedriver are not installed (`.ci/run` installs them)")
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"),
+    reason="Chromium and chromedriver are not installed (`.ci/run` installs them)",
+)
 def test_markup_names_are_text_in_the_browser(markup_report, tmp_path):
     import bench
+    import bench.tables.schema
     from bench.report.html import render_html
 
     # a dataset is named HOSTILE only from Python (a card's name is its file name; a CSV's is sanitised)
     run = bench.load(markup_report)
     name = run.fits["dataset"].iloc[0]
     assert name == "_svg_onload_alert_2_q_"
-    renamed = type(run)(**{t: getattr(run, t).replace({name: HOSTILE}) for t in bench.results.TABLES},
-                        run_info=run.run_info)
+    renamed = type(run)(
+        **{t: getattr(run, t).replace({name: HOSTILE}) for t in bench.tables.schema.TABLES}, run_info=run.run_info
+    )
     (tmp_path / "renamed.html").write_text(render_html(renamed), encoding="utf-8")
     driver = _driver()
     try:
@@ -251,7 +294,8 @@ def test_markup_names_are_text_in_the_browser(markup_report, tmp_path):
             injected, shown = driver.execute_script(
                 "document.querySelectorAll('details').forEach(d => d.open = true);"  # as a reader would
                 "return [document.querySelectorAll('img[src=\"x\"], svg, [onerror], [onload]').length,"
-                " document.body.innerText]")
+                " document.body.innerText]"
+            )
             errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
             assert (injected, errors) == (0, []), page
             assert HOSTILE in shown, page
@@ -263,8 +307,10 @@ def test_markup_names_are_text_in_the_browser(markup_report, tmp_path):
 
 
 def card(source="csv:mine.csv", top="", split="", tables="") -> str:
-    return (f'name = "mine"\ndescription = "d"\nsource = "{source}"\ntarget = "y"\n{top}\n'
-            f'[split]\nmethod = "holdout"\n{split}\n[penalty]\nkind = "l2"\n{tables}\n')
+    return (
+        f'name = "mine"\ndescription = "d"\nsource = "{source}"\ntarget = "y"\n{top}\n'
+        f'[split]\nmethod = "holdout"\n{split}\n[penalty]\nkind = "l2"\n{tables}\n'
+    )
 
 
 def load_card(folder: Path, card_text: str):
@@ -289,21 +335,39 @@ def test_card_with_a_too_long_file_name_is_an_input_error(tmp_path):
         load_card(tmp_path / "cards", card("csv:" + "a" * 300))
 
 
-SYNTHETIC = '[synthetic]\nn = {n}\np = 2\nseed = {seed}\ncoef_scale = {scale}\n'
+SYNTHETIC = "[synthetic]\nn = {n}\np = 2\nseed = {seed}\ncoef_scale = {scale}\n"
 CARD_CASES = [  # (id, card, what used to go wrong): each is a BenchInputError now
     ("nul_in_source", card("csv:a\\u0000b"), "sources.csv_path: Path.resolve() raises ValueError 'embedded null byte'"),
-    ("sklearn_loader_needs_arguments", card("sklearn:svmlight_file"),
-     "sources.sklearn_frame calls load_svmlight_file(as_frame=True): TypeError, missing argument 'f'"),
-    ("negative_seed", card("synthetic", tables=SYNTHETIC.format(n=40, seed=-1, scale=1)),
-     "cards.parse_card checks that synthetic.seed is an int, not that it is >= 0: numpy ValueError"),
-    ("negative_coef_scale", card("synthetic", tables=SYNTHETIC.format(n=40, seed=1, scale=-1)),
-     "synthetic.coef_scale ('a number > 0') is never range-checked: numpy ValueError 'scale < 0'"),
-    ("huge_coef_scale", card("synthetic", tables=SYNTHETIC.format(n=40, seed=1, scale=1e300)),
-     "unchecked synthetic.coef_scale: np.exp overflows in sources.synthetic_arrays (RuntimeWarning)"),
-    ("huge_n", card("synthetic", tables=SYNTHETIC.format(n=10**12, seed=1, scale=1)),
-     "synthetic.n has no upper bound: np.empty raises MemoryError (14.6 TiB)"),
-    ("zero_image_height", card(tables='[images]\nfrom = "pixels"\nheight = 0\nwidth = 2\nsize = 4'),
-     "cards.parse_card: ZeroDivisionError in images.size % images.height"),
+    (
+        "sklearn_loader_needs_arguments",
+        card("sklearn:svmlight_file"),
+        "sources.sklearn_frame calls load_svmlight_file(as_frame=True): TypeError, missing argument 'f'",
+    ),
+    (
+        "negative_seed",
+        card("synthetic", tables=SYNTHETIC.format(n=40, seed=-1, scale=1)),
+        "cards.parse_card checks that synthetic.seed is an int, not that it is >= 0: numpy ValueError",
+    ),
+    (
+        "negative_coef_scale",
+        card("synthetic", tables=SYNTHETIC.format(n=40, seed=1, scale=-1)),
+        "synthetic.coef_scale ('a number > 0') is never range-checked: numpy ValueError 'scale < 0'",
+    ),
+    (
+        "huge_coef_scale",
+        card("synthetic", tables=SYNTHETIC.format(n=40, seed=1, scale=1e300)),
+        "unchecked synthetic.coef_scale: np.exp overflows in sources.synthetic_arrays (RuntimeWarning)",
+    ),
+    (
+        "huge_n",
+        card("synthetic", tables=SYNTHETIC.format(n=10**12, seed=1, scale=1)),
+        "synthetic.n has no upper bound: np.empty raises MemoryError (14.6 TiB)",
+    ),
+    (
+        "zero_image_height",
+        card(tables='[images]\nfrom = "pixels"\nheight = 0\nwidth = 2\nsize = 4'),
+        "cards.parse_card: ZeroDivisionError in images.size % images.height",
+    ),
     ("labels_of_lists", card(top="labels = [[0], [1]]"), "sources.select_labels: TypeError, unhashable type 'list'"),
 ]
 
@@ -316,8 +380,20 @@ def test_card_with_bad_values_is_an_input_error(card_text, tmp_path):
 
 # --- pickle -------------------------------------------------------------------------------
 
-UNPICKLERS = {"pickle.load", "pickle.loads", "pickle.Unpickler", "cloudpickle.load", "cloudpickle.loads", "dill.load",
-              "dill.loads", "joblib.load", "pd.read_pickle", "pandas.read_pickle", "shelve.open", "marshal.loads"}
+UNPICKLERS = {
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "dill.load",
+    "dill.loads",
+    "joblib.load",
+    "pd.read_pickle",
+    "pandas.read_pickle",
+    "shelve.open",
+    "marshal.loads",
+}
 
 
 def unpickling_calls(source: str) -> list[str]:
@@ -330,17 +406,24 @@ def unpickling_calls(source: str) -> list[str]:
         elif isinstance(node, ast.Call):
             name, kw = ast.unparse(node.func), {k.arg: k.value for k in node.keywords}
             flag = {k: v.value if isinstance(v, ast.Constant) else v for k, v in kw.items()}
-            if (name in UNPICKLERS or (name == "torch.load" and flag.get("weights_only") is not True)
-                    or (name in ("np.load", "numpy.load") and flag.get("allow_pickle", False) is not False)):
+            if (
+                name in UNPICKLERS
+                or (name == "torch.load" and flag.get("weights_only") is not True)
+                or (name in ("np.load", "numpy.load") and flag.get("allow_pickle", False) is not False)
+            ):
                 found.append(name)
     return found
 
 
 def test_nothing_is_loaded_with_pickle():
-    bad = ("import pickle\npickle.loads(b)\ntorch.load(f)\ntorch.load(f, weights_only=False)\n"
-           "np.load(f, allow_pickle=True)\nnp.load(f, allow_pickle=flag)\npd.read_pickle(f)\n")
+    bad = (
+        "import pickle\npickle.loads(b)\ntorch.load(f)\ntorch.load(f, weights_only=False)\n"
+        "np.load(f, allow_pickle=True)\nnp.load(f, allow_pickle=flag)\npd.read_pickle(f)\n"
+    )
     assert len(unpickling_calls(bad)) == 7  # the scanner sees each way
     assert unpickling_calls("torch.load(f, weights_only=True)\nnp.load(f)\nnp.load(f, allow_pickle=False)\n") == []
     sources = sorted((ROOT / "bench").rglob("*.py"))
-    found = {str(p.relative_to(ROOT)): calls for p in sources if (calls := unpickling_calls(p.read_text(encoding="utf-8")))}
+    found = {
+        str(p.relative_to(ROOT)): calls for p in sources if (calls := unpickling_calls(p.read_text(encoding="utf-8")))
+    }
     assert len(sources) > 20 and found == {}

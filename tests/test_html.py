@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-import bench.tables.results
+import bench.tables.schema
 from bench.report.html import render_html
 from tests.conftest import html_tags
 
@@ -41,10 +41,10 @@ def test_page_has_every_section(saved_small_run):
 def test_names_from_the_data_are_escaped(small_run):
     hostile = "<img src=x onerror=alert(1)>"
     results = small_run
-    renamed = type(results)(**{
-        name: getattr(results, name).replace({"spector": hostile})
-        for name in bench.results.TABLES
-    }, run_info=results.run_info)
+    renamed = type(results)(
+        **{name: getattr(results, name).replace({"spector": hostile}) for name in bench.tables.schema.TABLES},
+        run_info=results.run_info,
+    )
     text = render_html(renamed)
     assert hostile not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
@@ -58,9 +58,17 @@ def _driver():
     options = Options()
     options.binary_location = CHROMIUM
     # the flags that keep headless Chromium off this machine's closed network
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

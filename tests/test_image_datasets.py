@@ -12,7 +12,7 @@ import pytest
 
 from bench import datasets
 
-SIZE = 200  # the seed CNN's input side (DESIGN.md)
+SIZE = 200  # the seed CNN's input side (bench/ARCHITECTURE.md)
 BLOCK = SIZE // 8  # digits: each of the 8 x 8 pixels becomes a 25 x 25 block
 
 
@@ -35,8 +35,10 @@ def _blocks(images: np.ndarray) -> np.ndarray:
 def test_digits_views_line_up(digits):
     assert digits.labels == ("3", "8")
     assert digits.has_images
-    for images, X, y in ((digits.images_train, digits.X_train, digits.y_train),
-                         (digits.images_test, digits.X_test, digits.y_test)):
+    for images, X, y in (
+        (digits.images_train, digits.X_train, digits.y_train),
+        (digits.images_test, digits.X_test, digits.y_test),
+    ):
         n = X.shape[0]
         assert images.dtype == np.uint8
         assert images.shape == (n, 3, SIZE, SIZE)

@@ -25,7 +25,7 @@ from bench.stats import effects, inference
 SE_RTOL = 1e-6  # standard errors, relative
 AME_ATOL = 1e-8  # average marginal effects, absolute
 WALD_ATOL = 1e-8  # p-values and confidence limits, absolute
-# DESIGN.md: published Stata numbers for spector are ~1.5e-6 from the exact MLE (float32
+# bench/ARCHITECTURE.md: published Stata numbers for spector are ~1.5e-6 from the exact MLE (float32
 # data); compare with them at 5e-6. Stata's printed CIs have 7 significant figures:
 # half a unit in the last place of -22.68657 is 5e-6 on top, hence 1e-5 there.
 PUBLISHED_ATOL = 5e-6
@@ -173,8 +173,9 @@ def test_wald_table_equals_statsmodels_summary(spector_fit):
     assert_allclose(table["z"], _const_last(reference.tvalues), rtol=SE_RTOL)
     published = inference.wald_table(estimates, std_error)
     assert_allclose(published["p_value"], STATA_PVALUES, atol=PUBLISHED_ATOL)
-    assert_allclose(np.column_stack([published["ci_low"], published["ci_high"]]), STATA_CONF_INT,
-                    atol=PUBLISHED_CI_ATOL)
+    assert_allclose(
+        np.column_stack([published["ci_low"], published["ci_high"]]), STATA_CONF_INT, atol=PUBLISHED_CI_ATOL
+    )
 
 
 def test_wald_table_is_nan_where_the_standard_error_is_missing_or_zero():
@@ -187,8 +188,11 @@ def test_wald_table_is_nan_where_the_standard_error_is_missing_or_zero():
 
 @pytest.mark.parametrize(
     ("std_errors", "level", "message"),
-    [([1.0], 0.95, "std_errors: expected shape"), ([1.0, -1.0], 0.95, "std_errors: expected values >= 0"),
-     ([1.0, 1.0], 1.0, "level: expected a probability")],
+    [
+        ([1.0], 0.95, "std_errors: expected shape"),
+        ([1.0, -1.0], 0.95, "std_errors: expected values >= 0"),
+        ([1.0, 1.0], 1.0, "level: expected a probability"),
+    ],
 )
 def test_wald_table_rejects_bad_input(std_errors, level, message):
     with pytest.raises(ValueError, match=message):
@@ -227,7 +231,7 @@ def test_multinomial_ame_equals_mnlogit_margeff(anes_fit):
 @pytest.mark.parametrize("lam", [0.0, 0.01])
 def test_two_class_multinomial_is_the_binary_model(spector_fit, lam):
     """K = 2: one contrast, the binary logit. The symmetric penalty in contrasts is
-    (1 - 1/2) n lam ||w||^2 / 2, the binary penalty at lam / 2 (DESIGN.md: C' = 2C)."""
+    (1 - 1/2) n lam ||w||^2 / 2, the binary penalty at lam / 2 (bench/ARCHITECTURE.md: C' = 2C)."""
     X, _, _, coef, intercept = spector_fit
     cov = inference.multinomial_covariance(X, coef[None, :], [intercept], lam=lam)
     assert_allclose(cov, inference.binary_covariance(X, coef, intercept, lam=lam / 2), rtol=1e-12)

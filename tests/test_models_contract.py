@@ -3,7 +3,7 @@
 Each model in ``bench.models.REGISTRY`` is driven exactly as the runner drives it
 (prepare, fit, predict, result) on ``spector`` (unpenalised, train == test) and
 ``breast_cancer`` (L2, holdout), and the FitResult is checked against the shapes and
-definitions in DESIGN.md ("FitResult") and ``bench/models/base.py``.
+definitions in bench/ARCHITECTURE.md ("FitResult") and ``bench/models/base.py``.
 """
 
 from __future__ import annotations

@@ -90,9 +90,24 @@ def _three_class_images(n: int = 45, seed: int = 0):
     level = np.array([30, 128, 225])[y.astype(int)] + rng.integers(-20, 20, size=y.size)
     images = np.broadcast_to(level[:, None, None, None], (y.size, 3, 200, 200)).astype(np.uint8)
     X = np.column_stack([level / 255.0, rng.standard_normal(y.size)])
-    dataset = build(name="three", description="test", source="test", X=X, y=y, feature_names=("level", "noise"),
-                    split="holdout", test_fraction=0.33, standardize=False, penalty="l2", C=1.0, seed=seed,
-                    images=images, labels=("dark", "mid", "bright"), cnn={"batch_size": 8}, where="test")
+    dataset = build(
+        name="three",
+        description="test",
+        source="test",
+        X=X,
+        y=y,
+        feature_names=("level", "noise"),
+        split="holdout",
+        test_fraction=0.33,
+        standardize=False,
+        penalty="l2",
+        C=1.0,
+        seed=seed,
+        images=images,
+        labels=("dark", "mid", "bright"),
+        cnn={"batch_size": 8},
+        where="test",
+    )
     return dataset
 
 

@@ -58,8 +58,11 @@ def test_quasi_newton_reaches_statsmodels_optimum_without_the_loss(spector, scal
     alone: it must still land on the MLE, and never ask for the loss."""
     import statsmodels.api as sm
 
-    reference = sm.Logit(spector.y_train, np.c_[spector.X_train, np.ones(len(spector.y_train))]).fit(
-        method="newton", tol=1e-14, disp=0).params  # the independent reference
+    reference = (
+        sm.Logit(spector.y_train, np.c_[spector.X_train, np.ones(len(spector.y_train))])
+        .fit(method="newton", tol=1e-14, disp=0)
+        .params
+    )  # the independent reference
     calls = []
     evaluate = _spector_evaluate(spector, calls)
     start = torch.tensor([0.5, 0.0, 0.5, -5.0], dtype=torch.float64)  # near the MLE, not at it

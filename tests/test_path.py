@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from bench import datasets, models
+from bench.cli import main
+from bench.config import RunConfig
 from bench.penalty_path import agreement as path_agreement
 from bench.penalty_path import report as path_report
 from bench.penalty_path import run as path
-from bench.cli import main
-from bench.config import RunConfig
 from tests.conftest import html_tags
 
 PATH_COLUMNS = ["dataset", "model", "C", "class", "term", "estimate"]  # the issue's, in order
@@ -156,8 +156,20 @@ def test_breast_cancer_path_passes(written):
 def test_a_failed_cell_is_isolated_and_exits_1(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(models.REGISTRY, "fault_raises", "tests.fault_models:Raises")
     out = tmp_path / "out"
-    status = main(["path", "--dataset", "spector", "--C-grid", "0.5:1:2", "--models", "fault_raises,sklearn_logit",
-                   "--out", str(out), "-q"])
+    status = main(
+        [
+            "path",
+            "--dataset",
+            "spector",
+            "--C-grid",
+            "0.5:1:2",
+            "--models",
+            "fault_raises,sklearn_logit",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1
     fits = pd.read_csv(out / "path_fits.csv")
@@ -228,8 +240,12 @@ def test_page_has_images_and_no_scripts(written):
 def test_names_from_the_data_are_escaped():
     hostile = "<img src=x onerror=alert(1)>"
     run = path.run("spector", path.parse_grid("0.5:1:2"), ("sklearn_logit", "torch_linear"))
-    run = replace(run, dataset=hostile, path=run.path.assign(term=run.path["term"].replace("GPA", hostile)),
-                  fits=run.fits.assign(message=hostile))
+    run = replace(
+        run,
+        dataset=hostile,
+        path=run.path.assign(term=run.path["term"].replace("GPA", hostile)),
+        fits=run.fits.assign(message=hostile),
+    )
     text = path_report.render_path_html(run)
     assert hostile not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 

@@ -23,13 +23,13 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from bench import datasets
-from bench.tables import frames as compare
 from bench.config import LINEAR_MODELS, TOLERANCES, RunConfig
-from bench.datasets.cards import parse_card
 from bench.datasets import build
+from bench.datasets.cards import parse_card
 from bench.errors import BenchInputError
 from bench.runner import run_cell
 from bench.stats.separation import detect_separation
+from bench.tables import frames as compare
 
 FITS = settings(max_examples=10, deadline=None)
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,9 +54,21 @@ def logistic_data(draw):
 
 def fit_all(X: np.ndarray, y: np.ndarray, penalty: str = "none") -> dict:
     """Every linear model on all rows (split "none": train = test, in the given order)."""
-    ds = build(name="prop", description="hypothesis", source="generated", X=X, y=y,
-               feature_names=tuple(f"x{j}" for j in range(X.shape[1])), split="none", test_fraction=0.25,
-               standardize=False, penalty=penalty, C=1.0, seed=0, where="hypothesis")
+    ds = build(
+        name="prop",
+        description="hypothesis",
+        source="generated",
+        X=X,
+        y=y,
+        feature_names=tuple(f"x{j}" for j in range(X.shape[1])),
+        split="none",
+        test_fraction=0.25,
+        standardize=False,
+        penalty=penalty,
+        C=1.0,
+        seed=0,
+        where="hypothesis",
+    )
     results = {name: run_cell(ds, name, CONFIG) for name in LINEAR_MODELS}
     for r in results.values():
         assert r.status == "ok", (r.model, r.message)
@@ -127,21 +139,42 @@ def report_tables(draw):
     """fits, coefficients, predictions for 2-3 models on one dataset, random numbers."""
     models = [f"m{i}" for i in range(draw(st.integers(2, 3)))]
     terms, rows = draw(st.integers(1, 4)), draw(st.integers(1, 5))
-    fits = pd.DataFrame([{"dataset": "d", "model": m, "status": "ok", "loglik": draw(VALUES)} for m in models],
-                        columns=compare.FITS_COLUMNS)
-    coefficients = pd.DataFrame([{"dataset": "d", "model": m, "class": 1, "term": f"t{t}", "estimate": draw(VALUES),
-                                  "std_error": draw(VALUES | st.just(np.nan))} for m in models for t in range(terms)],
-                                columns=compare.COEFFICIENT_COLUMNS)
-    predictions = pd.DataFrame([{"dataset": "d", "model": m, "row": r, "class": 1, "logit": draw(VALUES),
-                                 "proba": draw(st.floats(0, 1))} for m in models for r in range(rows)],
-                               columns=compare.PREDICTION_COLUMNS)
+    fits = pd.DataFrame(
+        [{"dataset": "d", "model": m, "status": "ok", "loglik": draw(VALUES)} for m in models],
+        columns=compare.FITS_COLUMNS,
+    )
+    coefficients = pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "model": m,
+                "class": 1,
+                "term": f"t{t}",
+                "estimate": draw(VALUES),
+                "std_error": draw(VALUES | st.just(np.nan)),
+            }
+            for m in models
+            for t in range(terms)
+        ],
+        columns=compare.COEFFICIENT_COLUMNS,
+    )
+    predictions = pd.DataFrame(
+        [
+            {"dataset": "d", "model": m, "row": r, "class": 1, "logit": draw(VALUES), "proba": draw(st.floats(0, 1))}
+            for m in models
+            for r in range(rows)
+        ],
+        columns=compare.PREDICTION_COLUMNS,
+    )
     return fits, coefficients, predictions
 
 
 def _by_pair(agreement: pd.DataFrame) -> dict:
     """(pair, quantity) -> (max_abs_diff, rel_diff), NaN (no common entries) as -1 to compare."""
-    return {(frozenset((r.model_a, r.model_b)), r.quantity): tuple(np.nan_to_num([r.max_abs_diff, r.rel_diff], nan=-1))
-            for r in agreement.itertuples()}
+    return {
+        (frozenset((r.model_a, r.model_b)), r.quantity): tuple(np.nan_to_num([r.max_abs_diff, r.rel_diff], nan=-1))
+        for r in agreement.itertuples()
+    }
 
 
 @settings(max_examples=15, deadline=None)
@@ -157,9 +190,16 @@ def test_agreement_is_symmetric_and_recomputable(tables):
         assert row.max_abs_diff == np.max(np.abs(a - b))
         scale = max(np.max(np.abs(a)), np.max(np.abs(b)))
         assert row.rel_diff == (row.max_abs_diff / scale if scale > 0 else 0.0)
-    same = [t.assign(**{c: t.loc[t["model"] == "m0", c].tolist() * t["model"].nunique()
-                        for c in ("loglik", "estimate", "std_error", "logit", "proba") if c in t})
-            for t in tables]
+    same = [
+        t.assign(
+            **{
+                c: t.loc[t["model"] == "m0", c].tolist() * t["model"].nunique()
+                for c in ("loglik", "estimate", "std_error", "logit", "proba")
+                if c in t
+            }
+        )
+        for t in tables
+    ]
     identical = compare.agreement_frame(*same)
     assert len(identical) and (identical["max_abs_diff"] == 0).all() and (identical["rel_diff"] == 0).all()
 
@@ -177,8 +217,32 @@ def test_difference_is_symmetric_bounded_and_scale_equivariant(pairs, k):
 
 # --- the CSV loader -----------------------------------------------------------------------
 
-CELLS = st.sampled_from(["0", "1", "1", "0", "0.5", "-3e2", "", "nan", "inf", "-inf", "1e309", "abc", "True",
-                         "NA", "0x1F", '"', "1;2", " 7 ", "\ufeff1", "\x00", "é", "1,5"])
+CELLS = st.sampled_from(
+    [
+        "0",
+        "1",
+        "1",
+        "0",
+        "0.5",
+        "-3e2",
+        "",
+        "nan",
+        "inf",
+        "-inf",
+        "1e309",
+        "abc",
+        "True",
+        "NA",
+        "0x1F",
+        '"',
+        "1;2",
+        " 7 ",
+        "\ufeff1",
+        "\x00",
+        "é",
+        "1,5",
+    ]
+)
 NAMES = st.sampled_from(["y", "x1", "x2", "", "\ufeffy", "y ", "<b>x</b>", "Unnamed: 0", "x1.1"]) | st.text(max_size=4)
 
 
@@ -210,7 +274,7 @@ def test_csv_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, conten
         ds = datasets.load_csv(path, "y", penalty="none")
     except BenchInputError as exc:
         message = str(exc)
-        event("BenchInputError: " + re.sub(r"'.*'|\(.*|-?\d[\d.]*", "_", message[len(str(path)) + 2:])[:40])
+        event("BenchInputError: " + re.sub(r"'.*'|\(.*|-?\d[\d.]*", "_", message[len(str(path)) + 2 :])[:40])
         assert message.startswith(str(path)) and "\n" not in message, message
         return
     event("Dataset")
@@ -222,30 +286,75 @@ def test_csv_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, conten
 # --- the TOML card loader -----------------------------------------------------------------
 
 BASES = [
-    {"name": "mine", "description": "fuzz", "source": "csv:mine.csv", "target": "y",
-     "split": {"method": "holdout", "test_fraction": 0.25}, "penalty": {"kind": "l2", "C": 1.0}},
-    {"name": "mine", "description": "fuzz", "source": "synthetic", "split": {"method": "none"},
-     "penalty": {"kind": "none"}, "synthetic": {"n": 40, "p": 2, "seed": 1}},
+    {
+        "name": "mine",
+        "description": "fuzz",
+        "source": "csv:mine.csv",
+        "target": "y",
+        "split": {"method": "holdout", "test_fraction": 0.25},
+        "penalty": {"kind": "l2", "C": 1.0},
+    },
+    {
+        "name": "mine",
+        "description": "fuzz",
+        "source": "synthetic",
+        "split": {"method": "none"},
+        "penalty": {"kind": "none"},
+        "synthetic": {"n": 40, "p": 2, "seed": 1},
+    },
 ]
 # field -> values a card might plausibly hold (edges included); junk is drawn beside them
 PLAUSIBLE = {
-    ("name",): ["mine", "other"], ("description",): ["", "x"], ("target",): ["y", "x1", "Y", ""],
-    ("source",): ["csv:mine.csv", "csv:./mine.csv", "csv:sub/../mine.csv", "csv:../mine.csv", "csv:/etc/passwd",
-                  "csv:../../etc/passwd", "csv:..", "csv:", "csv:mine.toml", "synthetic", "shapes",
-                  "statsmodels:spector", "sklearn:breast_cancer", "sklearn:nope", "statsmodels:nope"],
+    ("name",): ["mine", "other"],
+    ("description",): ["", "x"],
+    ("target",): ["y", "x1", "Y", ""],
+    ("source",): [
+        "csv:mine.csv",
+        "csv:./mine.csv",
+        "csv:sub/../mine.csv",
+        "csv:../mine.csv",
+        "csv:/etc/passwd",
+        "csv:../../etc/passwd",
+        "csv:..",
+        "csv:",
+        "csv:mine.toml",
+        "synthetic",
+        "shapes",
+        "statsmodels:spector",
+        "sklearn:breast_cancer",
+        "sklearn:nope",
+        "statsmodels:nope",
+    ],
     ("features",): ["all", ["x1"], ["x1", "x2"], ["x1", "x1"], [], ["y"], ["nope"]],
-    ("labels",): [[0, 1], [1, 0], [0, 0], [0, 2], ["0", "1"], [0.0, 1.0]], ("multiclass",): [True, False],
-    ("split", "method"): ["none", "holdout", ""], ("split", "test_fraction"): [0.5, 0.01, 0.99, 1e-9],
-    ("split", "contiguous"): [True, False], ("penalty", "kind"): ["none", "l2"],
-    ("penalty", "C"): [1e-300, 1e300, 0.5, float("inf")], ("preprocess", "standardize"): [True, False],
-    ("synthetic", "n"): [10, 12, 40], ("synthetic", "p"): [1, 2, 3], ("synthetic", "seed"): [0, 1],
+    ("labels",): [[0, 1], [1, 0], [0, 0], [0, 2], ["0", "1"], [0.0, 1.0]],
+    ("multiclass",): [True, False],
+    ("split", "method"): ["none", "holdout", ""],
+    ("split", "test_fraction"): [0.5, 0.01, 0.99, 1e-9],
+    ("split", "contiguous"): [True, False],
+    ("penalty", "kind"): ["none", "l2"],
+    ("penalty", "C"): [1e-300, 1e300, 0.5, float("inf")],
+    ("preprocess", "standardize"): [True, False],
+    ("synthetic", "n"): [10, 12, 40],
+    ("synthetic", "p"): [1, 2, 3],
+    ("synthetic", "seed"): [0, 1],
     ("synthetic", "intercept"): [0.0, 5.0, -30.0, float("nan"), float("inf")],
-    ("synthetic", "coef_scale"): [0.0, 1.0, 10.0], ("images", "from"): ["pixels", "rgb"],
-    ("images", "height"): [1, 2], ("images", "width"): [1, 2], ("images", "size"): [2, 4],
-    ("cnn", "epochs"): [1, 0], ("cnn", "lr"): [0.1, 0.0], ("colour",): ["red"], ("split", "shuffle"): [True],
+    ("synthetic", "coef_scale"): [0.0, 1.0, 10.0],
+    ("images", "from"): ["pixels", "rgb"],
+    ("images", "height"): [1, 2],
+    ("images", "width"): [1, 2],
+    ("images", "size"): [2, 4],
+    ("cnn", "epochs"): [1, 0],
+    ("cnn", "lr"): [0.1, 0.0],
+    ("colour",): ["red"],
+    ("split", "shuffle"): [True],
 }
-SCALARS = (st.text(max_size=6) | st.integers(-3, 30) | st.sampled_from([2**63 - 1, -(2**63)])
-           | st.floats(allow_nan=True) | st.booleans())
+SCALARS = (
+    st.text(max_size=6)
+    | st.integers(-3, 30)
+    | st.sampled_from([2**63 - 1, -(2**63)])
+    | st.floats(allow_nan=True)
+    | st.booleans()
+)
 JUNK = SCALARS | st.lists(SCALARS, max_size=3) | st.dictionaries(st.text(max_size=3), SCALARS, max_size=2)
 
 
@@ -286,7 +395,10 @@ def test_card_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, base,
             table[field[-1]] = value
     path = folder / "mine.toml"
     path.write_text("\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in card.items()) + "\n", encoding="utf-8")
-    for stage, call in (("card", lambda: parse_card(path)), ("dataset", lambda: datasets.load("mine", cards_dir=folder))):
+    for stage, call in (
+        ("card", lambda: parse_card(path)),
+        ("dataset", lambda: datasets.load("mine", cards_dir=folder)),
+    ):
         try:
             call()
         except BenchInputError as exc:

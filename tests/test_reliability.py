@@ -23,7 +23,13 @@ from bench.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("fits", "coefficients", "predictions", "agreement", "metrics", "effects", "calibration", "losses")
-TIMING = ("seconds", "per_second", "fraction_of_peak", "peak_gflops", "peak_extra_bytes")  # measurements: timings, memory
+TIMING = (
+    "seconds",
+    "per_second",
+    "fraction_of_peak",
+    "peak_gflops",
+    "peak_extra_bytes",
+)  # measurements: timings, memory
 
 
 def _without_timings(directory: Path, table: str) -> pd.DataFrame:
@@ -58,15 +64,27 @@ def serial_report(tmp_path_factory):
 
 @pytest.fixture
 def faults(monkeypatch):
-    for name, cls in (("fault_raises", "Raises"), ("fault_nan", "NaNCoefficients"),
-                      ("fault_diverges", "Diverges"), ("fault_hangs", "Hangs")):
+    for name, cls in (
+        ("fault_raises", "Raises"),
+        ("fault_nan", "NaNCoefficients"),
+        ("fault_diverges", "Diverges"),
+        ("fault_hangs", "Hangs"),
+    ):
         monkeypatch.setitem(models.REGISTRY, name, f"tests.fault_models:{cls}")
 
 
 def test_every_fault_is_contained(faults, tmp_path, capsys):
     out = tmp_path / "out"
-    code = _run("--datasets", "spector", "--models", "sklearn_logit,fault_raises,fault_nan,fault_diverges",
-                "--repeats", "1", "--out", str(out))
+    code = _run(
+        "--datasets",
+        "spector",
+        "--models",
+        "sklearn_logit,fault_raises,fault_nan,fault_diverges",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+    )
     assert code == 1  # failed cells; the report is still written
     fits = pd.read_csv(out / "fits.csv", keep_default_na=False).set_index("model")
     assert fits.loc["sklearn_logit", "status"] == "ok"
@@ -80,8 +98,18 @@ def test_every_fault_is_contained(faults, tmp_path, capsys):
 def test_a_hung_cell_is_stopped_by_the_cell_timeout(faults, tmp_path, capsys):
     out = tmp_path / "out"
     start = time.monotonic()
-    code = _run("--datasets", "spector", "--models", "fault_hangs,sklearn_logit", "--repeats", "1",
-                "--cell-timeout", "30", "--out", str(out))
+    code = _run(
+        "--datasets",
+        "spector",
+        "--models",
+        "fault_hangs,sklearn_logit",
+        "--repeats",
+        "1",
+        "--cell-timeout",
+        "30",
+        "--out",
+        str(out),
+    )
     # 30 s: each cell runs in a spawned child that imports sklearn/torch first (~5 s here), so the
     # sklearn cell that follows the hung one must fit in the limit on a slower CI machine too
     assert code == 1
@@ -111,14 +139,29 @@ def test_run_json_records_how_to_repeat_the_run(serial_report):
 def test_cnn_is_deterministic_on_cpu(tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert _run("--datasets", "digits", "--models", "torch_cnn,sklearn_logit", "--epochs", "1",
-                    "--repeats", "1", "--out", str(out)) == 0
+        assert (
+            _run(
+                "--datasets",
+                "digits",
+                "--models",
+                "torch_cnn,sklearn_logit",
+                "--epochs",
+                "1",
+                "--repeats",
+                "1",
+                "--out",
+                str(out),
+            )
+            == 0
+        )
     assert_same_report(*outs)
 
 
 def test_joblib_workers_give_the_serial_report(serial_report, tmp_path):
     out = tmp_path / "parallel"
-    assert _run("--datasets", "spector,synthetic", "--models", LINEAR, "--repeats", "1", "-j", "2", "--out", str(out)) == 0
+    assert (
+        _run("--datasets", "spector,synthetic", "--models", LINEAR, "--repeats", "1", "-j", "2", "--out", str(out)) == 0
+    )
     assert_same_report(serial_report, out)
 
 
@@ -127,8 +170,18 @@ def test_dask_cluster_gives_the_serial_report(serial_report, tmp_path):
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         out = tmp_path / "dask"
-        code = _run("--datasets", "spector,synthetic", "--models", LINEAR, "--repeats", "1",
-                    "--scheduler", cluster.scheduler_address, "--out", str(out))
+        code = _run(
+            "--datasets",
+            "spector,synthetic",
+            "--models",
+            LINEAR,
+            "--repeats",
+            "1",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--out",
+            str(out),
+        )
     assert code == 0
     assert_same_report(serial_report, out)
 
@@ -146,8 +199,22 @@ def test_too_many_threads_is_bad_input(tmp_path, capsys):
 def test_killed_run_resumes_to_the_same_report(serial_report, tmp_path):
     out = tmp_path / "killed"
     cells = tmp_path / ".killed.cells"
-    command = [sys.executable, "-m", "bench", "run", "--datasets", "spector,synthetic", "--models", LINEAR,
-               "--repeats", "1", "--out", str(out), "-q", "--no-history"]
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--datasets",
+        "spector,synthetic",
+        "--models",
+        LINEAR,
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+        "--no-history",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(cells.glob("*.json"))) < 3:  # config + two cells

@@ -1,5 +1,5 @@
 """The report directory: its files, their columns, and that every number in
-``agreement.csv`` can be recomputed from the other CSVs (DESIGN.md, "Report files").
+``agreement.csv`` can be recomputed from the other CSVs (bench/ARCHITECTURE.md, "Report files").
 
 The CSVs are read back with plain pandas, not ``bench.load``, so that the checks do
 not rely on the code under test; ``bench.load`` gets its own round-trip tests.
@@ -19,22 +19,44 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
 import bench
+import bench.files
 import bench.report.writer
-import bench.tables.results
+import bench.tables.schema
 
-# DESIGN.md, "Report files": the columns, spelled out here rather than imported.
+# bench/ARCHITECTURE.md, "Report files": the columns, spelled out here rather than imported.
 DESIGN_COLUMNS = {
-    "fits.csv": ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik",
-                 "peak_extra_bytes"],
-    # DESIGN.md's six, then the Wald columns the statistical-depth issue adds after them
-    "coefficients.csv": ["dataset", "model", "class", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"],
-    # fits.csv: DESIGN.md's nine, then the speed issue's peak_extra_bytes (below)
+    "fits.csv": [
+        "dataset",
+        "model",
+        "status",
+        "message",
+        "fit_seconds",
+        "predict_seconds",
+        "n_iter",
+        "converged",
+        "loglik",
+        "peak_extra_bytes",
+    ],
+    # bench/ARCHITECTURE.md's six, then the Wald columns the statistical-depth issue adds after them
+    "coefficients.csv": [
+        "dataset",
+        "model",
+        "class",
+        "term",
+        "estimate",
+        "std_error",
+        "z",
+        "p_value",
+        "ci_low",
+        "ci_high",
+    ],
+    # fits.csv: bench/ARCHITECTURE.md's nine, then the speed issue's peak_extra_bytes (below)
     "predictions.csv": ["dataset", "model", "row", "class", "logit", "proba"],
     "agreement.csv": ["dataset", "model_a", "model_b", "quantity", "max_abs_diff", "rel_diff"],
     "metrics.csv": ["dataset", "model", "metric", "value"],
 }
 RUN_JSON_KEYS = {"config", "seed", "versions", "machine", "git", "started", "finished"}
-TABLES = list(bench.results.TABLES)  # every table Results carries (a superset of DESIGN's five)
+TABLES = list(bench.tables.schema.TABLES)  # every table Results carries (a superset of the original five)
 # Two float64 sigmoids differ by a few ulps of 1 (measured 1.1e-16); values are written
 # with %.17g, which round-trips float64 exactly.
 SIGMOID_ATOL = 1e-15
@@ -181,7 +203,7 @@ def test_a_failed_write_leaves_the_old_report_intact(small_run, tmp_path, monkey
     def broken(results):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bench.report, "render_markdown", broken)
+    monkeypatch.setattr(bench.report.writer, "render_markdown", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         small_run.save(out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -197,7 +219,7 @@ def test_a_failed_final_move_restores_the_old_report(small_run, tmp_path, monkey
             raise OSError("simulated failure moving the new report in")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(bench.report.os, "replace", replace)
+    monkeypatch.setattr(bench.files.os, "replace", replace)
     with pytest.raises(OSError):
         small_run.save(out)
     assert (out / "fits.csv").is_file()

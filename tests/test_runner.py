@@ -1,6 +1,6 @@
 """Failure isolation: a model that raises, diverges or does not converge fails its own
 cell only; the run finishes, the others are ``ok``, the report is still written and
-the CLI exits 1 (DESIGN.md, "CLI" and "FitResult")."""
+the CLI exits 1 (bench/ARCHITECTURE.md, "CLI" and "FitResult")."""
 
 from __future__ import annotations
 
@@ -118,13 +118,16 @@ def test_loaded_fits_keep_missing_converged_as_NA(faulty_run, tmp_path):
 
 def test_cli_exits_1_and_still_writes_the_report(faulty_registry, tmp_path, capsys):
     out = tmp_path / "out"
-    status = main(["run", "--datasets", "spector", "--models", ",".join(RUN_MODELS),
-                   "--repeats", "1", "--out", str(out), "-q"])
+    status = main(
+        ["run", "--datasets", "spector", "--models", ",".join(RUN_MODELS), "--repeats", "1", "--out", str(out), "-q"]
+    )
     captured = capsys.readouterr()
     assert status == 1
     fits = pd.read_csv(out / "fits.csv")
     assert dict(zip(fits["model"], fits["status"])) == {
-        **{name: "failed" for name in FAILING}, "fault_unsupported": "skipped", "sklearn_logit": "ok",
+        **{name: "failed" for name in FAILING},
+        "fault_unsupported": "skipped",
+        "sklearn_logit": "ok",
     }
     assert (out / "report.md").is_file() and (out / "run.json").is_file()
     assert str(out) in captured.out

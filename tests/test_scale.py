@@ -17,19 +17,19 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
-from bench.runner import memory
 from bench.config import TOLERANCES
 from bench.datasets import build
 from bench.models import torch_linear
 from bench.models._torch import lbfgs
 from bench.models.torch_linear import TorchLinear, choose_solver
+from bench.runner import memory
 from tests.conftest import FAST, synthetic_dataset, tall_arrays
 
 AGREE_ATOL = TOLERANCES["coef"]  # the issue: the same optimum as scikit-learn to <= 1e-6
 
 
 def _sklearn_optimum(dataset) -> np.ndarray:
-    """[coef..., intercept] by newton-cholesky at tol 1e-10: ~1e-12 from the optimum (DESIGN.md)."""
+    """[coef..., intercept] by newton-cholesky at tol 1e-10: ~1e-12 from the optimum (bench/ARCHITECTURE.md)."""
     C = np.inf if dataset.penalty == "none" else dataset.C  # as bench/models/sklearn_logit.py
     fit = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000)
     fit.fit(dataset.X_train, dataset.y_train)
@@ -81,8 +81,9 @@ def test_chunked_hessian_and_gradient_match_the_full_ones(monkeypatch, breast_ca
     assert len(chunks) > 10
     loss, gradient, hessian = model.evaluate(theta, chunks, chunks)  # sets the module to theta
     objective = model.objective()
-    autograd_gradient = torch.cat([g.reshape(-1) for g in torch.autograd.grad(
-        objective, [model.module.weight, model.module.bias])])
+    autograd_gradient = torch.cat(
+        [g.reshape(-1) for g in torch.autograd.grad(objective, [model.module.weight, model.module.bias])]
+    )
     # sums of n float64 terms in other orders: rounding only (measured ~1e-16)
     assert_allclose(hessian.numpy(), model.hessian().numpy(), rtol=0, atol=1e-12)
     assert_allclose(gradient.numpy(), autograd_gradient.numpy(), rtol=0, atol=1e-12)
@@ -123,9 +124,21 @@ def test_sampled_newton_on_rows_sorted_by_label(monkeypatch, penalty):
     X = rng.standard_normal((40_000, 5))
     y = (rng.random(40_000) < 1 / (1 + np.exp(2.5 - X @ rng.normal(0, 0.6, 5)))).astype(np.float64)
     order = np.argsort(y, kind="stable")
-    dataset = build(name="sorted", description="rows sorted by label", source="synthetic", X=X[order],
-                    y=y[order], feature_names=tuple(f"x{j}" for j in range(5)), split="none", test_fraction=0.0,
-                    standardize=False, penalty=penalty, C=1.0, seed=0, where="test")  # no split: order kept
+    dataset = build(
+        name="sorted",
+        description="rows sorted by label",
+        source="synthetic",
+        X=X[order],
+        y=y[order],
+        feature_names=tuple(f"x{j}" for j in range(5)),
+        split="none",
+        test_fraction=0.0,
+        standardize=False,
+        penalty=penalty,
+        C=1.0,
+        seed=0,
+        where="test",
+    )  # no split: order kept
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)
     monkeypatch.setattr(torch_linear, "PASS_CHUNK_BYTES", 8 * 5 * 1000)
     monkeypatch.setattr(torch_linear, "SAMPLE_ROWS_PER_PARAM", 500)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from bench import datasets
-from bench.runner import memory
 from bench.config import LINEAR_MODELS, SUITES
 from bench.datasets.cards import parse_card
-from bench.datasets.split import holdout_indices
 from bench.datasets.sources import synthetic_arrays
+from bench.datasets.split import holdout_indices
 from bench.errors import BenchInputError
+from bench.runner import memory
 from tests.conftest import synthetic_dataset, tall_arrays
 
 SPEC = {"n": 3000, "p": 4, "seed": 5, "intercept": -0.3, "coef_scale": 0.8}
@@ -87,8 +87,10 @@ def test_contiguous_split_does_not_copy_X(monkeypatch):
 
 def test_contiguous_needs_a_holdout(tmp_path):
     card = tmp_path / "bad.toml"
-    card.write_text('name = "bad"\ndescription = "x"\nsource = "synthetic"\n[split]\nmethod = "none"\n'
-                    'contiguous = true\n[penalty]\nkind = "l2"\n[synthetic]\nn = 100\np = 2\nseed = 1\n')
+    card.write_text(
+        'name = "bad"\ndescription = "x"\nsource = "synthetic"\n[split]\nmethod = "none"\n'
+        'contiguous = true\n[penalty]\nkind = "l2"\n[synthetic]\nn = 100\np = 2\nseed = 1\n'
+    )
     with pytest.raises(BenchInputError, match="split.contiguous"):
         parse_card(card)
 

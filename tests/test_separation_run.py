@@ -35,7 +35,20 @@ def test_separated_card_is_a_finding_not_a_failure(tmp_path, capsys):
 
 def test_penalised_fit_of_separated_data_is_finite_and_agrees(tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["run", "--datasets", "separated", "--models", MODELS, "--penalty", "l2", "--repeats", "1", "--out", str(out), "-q"]
+    args = [
+        "run",
+        "--datasets",
+        "separated",
+        "--models",
+        MODELS,
+        "--penalty",
+        "l2",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     assert set(_fits(out)["status"]) == {"ok"}
     agreement = pd.read_csv(out / "agreement.csv")
@@ -45,8 +58,20 @@ def test_penalised_fit_of_separated_data_is_finite_and_agrees(tmp_path, capsys):
 
 def test_breast_cancer_unpenalised_is_separated(tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["run", "--datasets", "breast_cancer", "--models", "sklearn_logit", "--penalty", "none", "--repeats", "1",
-            "--out", str(out), "-q"]
+    args = [
+        "run",
+        "--datasets",
+        "breast_cancer",
+        "--models",
+        "sklearn_logit",
+        "--penalty",
+        "none",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     fits = _fits(out)
     assert fits["status"].tolist() == ["separated"]

@@ -35,7 +35,7 @@ def _statsmodels_mle(ds) -> tuple[np.ndarray, float]:
 def _sklearn_l2(ds, C: float) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
-    # newton-cholesky, not lbfgs: lbfgs stops ~1e-6 short of the optimum (DESIGN.md)
+    # newton-cholesky, not lbfgs: lbfgs stops ~1e-6 short of the optimum (bench/ARCHITECTURE.md)
     est = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(ds.X_train, ds.y_train)
     return est.coef_[0], float(est.intercept_[0])
 

@@ -61,7 +61,7 @@ def test_moved_coefficient_regresses(capsys, copy_of_baseline):
     _edit(copy_of_baseline / "coefficients.csv", move)
     code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
     assert code == 1
-    line = next(l for l in out.splitlines() if "REGRESSED" in l and "coefficients" in l)
+    line = next(row for row in out.splitlines() if "REGRESSED" in row and "coefficients" in row)
     assert "spector" in line and "torch_linear" in line and "estimate[GPA]" in line
 
 
@@ -73,13 +73,17 @@ def test_tripled_fit_time_regresses(capsys, copy_of_baseline):
     _edit(copy_of_baseline / "fits.csv", triple)
     code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
     assert code == 1
-    line = next(l for l in out.splitlines() if "REGRESSED" in l)
+    line = next(row for row in out.splitlines() if "REGRESSED" in row)
     assert "digits" in line and "torch_cnn" in line and "fit_seconds" in line
 
 
 def test_worse_metric_regresses_and_json_names_it(capsys, copy_of_baseline):
     def worsen(frame):
-        rows = (frame["dataset"] == "breast_cancer") & (frame["model"] == "sklearn_logit") & (frame["metric"] == "log_loss")
+        rows = (
+            (frame["dataset"] == "breast_cancer")
+            & (frame["model"] == "sklearn_logit")
+            & (frame["metric"] == "log_loss")
+        )
         frame.loc[rows, "value"] += 0.05
 
     _edit(copy_of_baseline / "metrics.csv", worsen)
@@ -93,14 +97,18 @@ def test_worse_metric_regresses_and_json_names_it(capsys, copy_of_baseline):
 
 
 def test_missing_model_is_named(capsys, copy_of_baseline):
-    _edit(copy_of_baseline / "fits.csv", lambda f: f.drop(f.index[(f["dataset"] == "spector") & (f["model"] == "torch_linear")]))
+    _edit(
+        copy_of_baseline / "fits.csv",
+        lambda f: f.drop(f.index[(f["dataset"] == "spector") & (f["model"] == "torch_linear")]),
+    )
     code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
     assert code == 1
     assert "missing: spector/torch_linear" in out
 
 
-@pytest.mark.parametrize("breakage", ["missing_file", "other_columns", "malformed_json", "other_suite", "old_format",
-                                      "no_directory"])
+@pytest.mark.parametrize(
+    "breakage", ["missing_file", "other_columns", "malformed_json", "other_suite", "old_format", "no_directory"]
+)
 def test_bad_baseline_is_bad_input(capsys, copy_of_baseline, breakage):
     if breakage == "missing_file":
         (copy_of_baseline / "metrics.csv").unlink()
@@ -124,13 +132,16 @@ def test_bad_baseline_is_bad_input(capsys, copy_of_baseline, breakage):
     assert len(err.strip().splitlines()) == 1 and err.startswith("bench: error:")
 
 
-@pytest.mark.parametrize("rules, named", [
-    ('[metrics.perplexity]\ndirection = "lower_is_better"\nthreshold = 1\n', "perplexity"),
-    ('[metrics.log_loss]\ndirection = "sideways"\nthreshold = 1\n', "sideways"),
-    ('[speed.fit]\ndirection = "max"\nthreshold = 1\n', "speed"),
-    ('[metrics.log_loss]\ndirection = "max"\nthreshold = "high"\n', "threshold"),
-    ("not toml [", "TOML"),
-])
+@pytest.mark.parametrize(
+    "rules, named",
+    [
+        ('[metrics.perplexity]\ndirection = "lower_is_better"\nthreshold = 1\n', "perplexity"),
+        ('[metrics.log_loss]\ndirection = "sideways"\nthreshold = 1\n', "sideways"),
+        ('[speed.fit]\ndirection = "max"\nthreshold = 1\n', "speed"),
+        ('[metrics.log_loss]\ndirection = "max"\nthreshold = "high"\n', "threshold"),
+        ("not toml [", "TOML"),
+    ],
+)
 def test_bad_rules_are_bad_input(capsys, tmp_path, rules, named):
     path = tmp_path / "rules.toml"
     path.write_text(rules)

@@ -6,20 +6,20 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from bench.datasets.cards import CARDS_DIR, Card, card_paths, parse_card
 from bench.datasets.builder import build
+from bench.datasets.cards import CARDS_DIR, Card, card_paths, parse_card
+from bench.datasets.csv_reader import read_csv, to_arrays
 from bench.datasets.dataset import Dataset, Truth
 from bench.datasets.sources import (
+    code_classes,
     csv_path,
     pixel_images,
-    code_classes,
     select_labels,
     shapes_arrays,
     sklearn_frame,
     statsmodels_frame,
     synthetic_arrays,
 )
-from bench.datasets.csv_reader import read_csv, to_arrays
 from bench.errors import BenchInputError
 
 __all__ = ["Dataset", "Truth", "available", "load", "load_csv", "CARDS_DIR"]
@@ -91,8 +91,9 @@ def load(name: str, seed: int = 0, cards_dir: Path = CARDS_DIR) -> Dataset:
     return _from_card(parse_card(paths[name]), seed)
 
 
-def load_csv(path: Path, target: str, *, penalty: str = "l2", C: float = 1.0, seed: int = 0,
-             test_fraction: float = 0.25) -> Dataset:
+def load_csv(
+    path: Path, target: str, *, penalty: str = "l2", C: float = 1.0, seed: int = 0, test_fraction: float = 0.25
+) -> Dataset:
     """A user's CSV: every column but ``target`` is a feature, a stratified holdout split,
     features as given (not standardised, so coefficients are in the user's units)."""
     frame = read_csv(path)

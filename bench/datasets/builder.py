@@ -102,7 +102,9 @@ def build(
         if images is not None:
             images_train = frozen(images[train_idx], np.uint8)
             images_test = images_train if split == "none" else frozen(images[test_idx], np.uint8)
-        split_text = "none (all rows are train and test)" if split == "none" else f"holdout {test_fraction:g}, stratified"
+        split_text = (
+            "none (all rows are train and test)" if split == "none" else f"holdout {test_fraction:g}, stratified"
+        )
     _check_classes(y_train, y_test, labels, where)
     if standardize:
         mean, std = _training_statistics(X_train, feature_names, where)

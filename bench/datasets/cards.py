@@ -67,7 +67,7 @@ _TOP = {
     "description": ((str,), "a string"),
     "source": ((str,), "a string such as 'sklearn:breast_cancer'"),
     "target": ((str,), "a column name"),
-    "features": ((list, str), "a list of column names or \"all\""),
+    "features": ((list, str), 'a list of column names or "all"'),
     "split": ((dict,), "a table [split]"),
     "preprocess": ((dict,), "a table [preprocess]"),
     "penalty": ((dict,), "a table [penalty]"),
@@ -157,9 +157,7 @@ def parse_card(path: Path) -> Card:
     for table, fields in _TABLES.items():
         for key, value in raw.get(table, {}).items():
             if key not in fields:
-                raise BenchInputError(
-                    f"{where}: unknown field '{table}.{key}'; expected one of {', '.join(fields)}"
-                )
+                raise BenchInputError(f"{where}: unknown field '{table}.{key}'; expected one of {', '.join(fields)}")
             _check(where, f"{table}.{key}", value, fields[key])
     if raw["name"] != path.stem:
         raise BenchInputError(f"{where}: field 'name' is {raw['name']!r}; expected the file name {path.stem!r}")
@@ -175,15 +173,17 @@ def parse_card(path: Path) -> Card:
     if kind in GENERATED:
         syn = raw.get("synthetic")
         if syn is None:
-            raise BenchInputError(f"{where}: missing table [synthetic] for source = \"{kind}\"")
+            raise BenchInputError(f'{where}: missing table [synthetic] for source = "{kind}"')
         for key in ("n", "p", "seed"):
             if key not in syn:
                 raise BenchInputError(f"{where}: missing field 'synthetic.{key}'")
         if syn["n"] < 10 or syn["p"] < 1:
             raise BenchInputError(f"{where}: synthetic.n must be >= 10 and synthetic.p >= 1")
         if syn["n"] * syn["p"] > MAX_SYNTHETIC_VALUES:
-            raise BenchInputError(f"{where}: synthetic.n x synthetic.p = {syn['n'] * syn['p']:,} values; expected at "
-                                  f"most {MAX_SYNTHETIC_VALUES:,} ({MAX_SYNTHETIC_VALUES * 8 / 2**30:.0f} GiB in float64)")
+            raise BenchInputError(
+                f"{where}: synthetic.n x synthetic.p = {syn['n'] * syn['p']:,} values; expected at "
+                f"most {MAX_SYNTHETIC_VALUES:,} ({MAX_SYNTHETIC_VALUES * 8 / 2**30:.0f} GiB in float64)"
+            )
         if syn["seed"] < 0:
             raise BenchInputError(f"{where}: synthetic.seed must be an integer >= 0, got {syn['seed']}")
         scale = syn.get("coef_scale", 1.0)
@@ -192,7 +192,7 @@ def parse_card(path: Path) -> Card:
 
     split = raw["split"].get("method")
     if split not in ("none", "holdout"):
-        raise BenchInputError(f"{where}: field 'split.method' must be \"none\" or \"holdout\", got {split!r}")
+        raise BenchInputError(f'{where}: field \'split.method\' must be "none" or "holdout", got {split!r}')
     test_fraction = raw["split"].get("test_fraction", 0.25)
     if not 0 < test_fraction < 1:
         raise BenchInputError(f"{where}: field 'split.test_fraction' must be in (0, 1), got {test_fraction}")
@@ -201,7 +201,7 @@ def parse_card(path: Path) -> Card:
         raise BenchInputError(f"{where}: field 'split.contiguous' needs split.method = \"holdout\"")
     penalty = raw["penalty"].get("kind")
     if penalty not in ("none", "l2"):
-        raise BenchInputError(f"{where}: field 'penalty.kind' must be \"none\" or \"l2\", got {penalty!r}")
+        raise BenchInputError(f'{where}: field \'penalty.kind\' must be "none" or "l2", got {penalty!r}')
     C = float(raw["penalty"].get("C", 1.0))
     if not (C > 0 and math.isfinite(C)):
         raise BenchInputError(f"{where}: field 'penalty.C' must be a finite number > 0, got {C}")
@@ -215,7 +215,9 @@ def parse_card(path: Path) -> Card:
 
     labels = raw.get("labels")
     if labels is not None and not all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in labels):
-        raise BenchInputError(f"{where}: field 'labels' must list two target values (numbers or strings), got {labels!r}")
+        raise BenchInputError(
+            f"{where}: field 'labels' must list two target values (numbers or strings), got {labels!r}"
+        )
     if labels is not None and (len(labels) != 2 or len(set(map(repr, labels))) != 2):
         raise BenchInputError(f"{where}: field 'labels' must list two different target values, got {labels!r}")
     multiclass = raw.get("multiclass", False)

@@ -12,7 +12,6 @@ import pandas as pd
 
 from bench.errors import BenchInputError
 
-
 MAX_COLUMNS = 100_000  # pandas needs ~30 s to parse a million columns; a model would need far more
 
 

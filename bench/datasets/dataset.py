@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class Truth:
     """Known generating coefficients of a synthetic dataset (log-odds scale)."""

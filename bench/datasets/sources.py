@@ -47,15 +47,18 @@ def csv_path(card_path: Path, relative: str) -> Path:
     folder = card_path.parent.resolve()
     path = (folder / relative).resolve()
     if not path.is_relative_to(folder):
-        raise BenchInputError(f"{card_path}: source {relative!r} points outside {folder}; expected a file beside the card")
+        raise BenchInputError(
+            f"{card_path}: source {relative!r} points outside {folder}; expected a file beside the card"
+        )
     return path
 
 
 GENERATION_CHUNK_ROWS = 65_536  # rows drawn per call: bounds the temporaries, not the result
 
 
-def synthetic_arrays(spec: dict, chunk_rows: int = GENERATION_CHUNK_ROWS
-                     ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], Truth]:
+def synthetic_arrays(
+    spec: dict, chunk_rows: int = GENERATION_CHUNK_ROWS
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], Truth]:
     """Standard-normal features, coefficients drawn once from the card's seed,
     y ~ Bernoulli(sigmoid(intercept + X @ coef)). The truth goes into the report.
 
@@ -103,7 +106,9 @@ def code_classes(frame: pd.DataFrame, target: str, where: str) -> tuple[pd.DataF
         raise BenchInputError(f"{where}: target {target!r} has missing values; expected a class label in every row")
     classes = sorted(values.unique().tolist())
     if len(classes) < 3:
-        raise BenchInputError(f"{where}: 'multiclass = true' needs 3 or more classes in {target!r}, found {len(classes)}")
+        raise BenchInputError(
+            f"{where}: 'multiclass = true' needs 3 or more classes in {target!r}, found {len(classes)}"
+        )
     coded = frame.copy()
     coded[target] = values.map({c: float(i) for i, c in enumerate(classes)})
     names = tuple(str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in classes)
@@ -152,6 +157,8 @@ def shapes_arrays(spec: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], 
     distance2 = (rows - 99.5) ** 2 + (cols - 99.5) ** 2  # (200, 200)
     images[:, 1] = np.where(distance2[None] <= (radius**2)[:, None, None], 200, 0).astype(np.uint8)
     centre = 100 + 30 * z[:, 2]  # (n,)
-    images[:, 2] = np.where(np.abs(rows[None] - centre[:, None, None]) <= 10, 220, 0).astype(np.uint8).repeat(size, axis=2)
+    images[:, 2] = (
+        np.where(np.abs(rows[None] - centre[:, None, None]) <= 10, 220, 0).astype(np.uint8).repeat(size, axis=2)
+    )
     names = ("z1_red_brightness", "z2_green_radius", "z3_blue_position")
     return z, y, names, Truth(coef=coef, intercept=intercept), images

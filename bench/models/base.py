@@ -56,8 +56,13 @@ class Model(abc.ABC):
     def result(self) -> FitResult:
         """Package what the last fit and predict produced."""
 
-    def attach_inference(self, result: FitResult, dataset: Dataset, cov: np.ndarray | None = None,
-                         effects: tuple[np.ndarray, np.ndarray] | None = None) -> FitResult:
+    def attach_inference(
+        self,
+        result: FitResult,
+        dataset: Dataset,
+        cov: np.ndarray | None = None,
+        effects: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> FitResult:
         """Standard errors and average marginal effects of an unpenalised linear fit.
 
         ``cov``: the covariance of [coef..., intercept] per contrast row (from the model's
@@ -74,7 +79,9 @@ class Model(abc.ABC):
             try:
                 cov = (inference.binary_covariance if binary else inference.multinomial_covariance)(X, coef, intercept)
             except np.linalg.LinAlgError:  # a singular information matrix: no standard errors exist
-                result.message = "; ".join(m for m in (result.message, "singular information matrix: no standard errors") if m)
+                result.message = "; ".join(
+                    m for m in (result.message, "singular information matrix: no standard errors") if m
+                )
                 return result
         if result.std_error is None:
             result.std_error = np.sqrt(np.diag(cov)).reshape(coef.shape[0], -1)

@@ -4,7 +4,7 @@ Unpenalised: ``Logit(y, [1, X]).fit(method="newton")`` (K classes: ``MNLogit``, 
 the reference), with standard errors.
 
 L2: statsmodels' ``Logit.fit_regularized`` is L1 only, and
-``GLM.fit_regularized(L1_wt=0)`` stops ~1e-3 short of the ridge optimum (DESIGN.md,
+``GLM.fit_regularized(L1_wt=0)`` stops ~1e-3 short of the ridge optimum (bench/ARCHITECTURE.md,
 tests/test_agreement.py). So L2 uses statsmodels' penalised-likelihood machinery
 (``PenalizedMixin``) and Newton's method, which reaches the optimum to ~1e-15.
 
@@ -127,9 +127,15 @@ class StatsmodelsLogit(Model):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp on extreme rows
                 margins = self.fitted.get_margeff(at="overall", method="dydx")
-            ame = np.asarray(margins.margeff).reshape(-1, ds.n_features, order="F") if ds.is_binary \
-                else np.asarray(margins.margeff).T  # binary (1, p); MNLogit (p, K) -> (K, p)
-            se = np.asarray(margins.margeff_se).reshape(ame.shape, order="F") if ds.is_binary \
+            ame = (
+                np.asarray(margins.margeff).reshape(-1, ds.n_features, order="F")
+                if ds.is_binary
+                else np.asarray(margins.margeff).T
+            )  # binary (1, p); MNLogit (p, K) -> (K, p)
+            se = (
+                np.asarray(margins.margeff_se).reshape(ame.shape, order="F")
+                if ds.is_binary
                 else np.asarray(margins.margeff_se).T
+            )
             result.extra["effects"] = (ame, se, (1,) if ds.is_binary else tuple(range(ds.n_classes)))
         return result

@@ -36,8 +36,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from bench.models.base import FitResult, Model
 from bench.models._torch.losses import loss_equivalence
+from bench.models.base import FitResult, Model
 
 DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 EVAL_BATCH = 32  # the batch at which inference_images_per_second is defined (the speed issue)
@@ -140,7 +140,9 @@ class TorchCNN(Model):
         self.net.load_state_dict(self.initial_state)
         self.net.train()
         generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.SGD(self.net.parameters(), lr=s["lr"], momentum=s["momentum"], weight_decay=s["weight_decay"])
+        optimizer = torch.optim.SGD(
+            self.net.parameters(), lr=s["lr"], momentum=s["momentum"], weight_decay=s["weight_decay"]
+        )
         loss_fn = torch.nn.CrossEntropyLoss()
         n = self.images_train.shape[0]
         self.epoch_losses, self.epoch_seconds = [], []
@@ -200,7 +202,8 @@ class TorchCNN(Model):
             n_iter=self.settings["epochs"],
             converged=None,
             solver=f"SGD lr {self.settings['lr']:g} momentum {self.settings['momentum']:g} "
-            f"weight decay {self.settings['weight_decay']:g}, {self.settings['epochs']} epochs, batch {self.settings['batch_size']}",
+            f"weight decay {self.settings['weight_decay']:g}, {self.settings['epochs']} epochs, "
+            f"batch {self.settings['batch_size']}",
             exact=False,
         )
         inference_rate = self.images_test.shape[0] / inference_seconds  # images / second, batch EVAL_BATCH
@@ -262,9 +265,13 @@ class TorchCNN(Model):
             seconds, outcome = float("nan"), None
             if refit:
                 start = time.perf_counter()
-                outcome = fit_two_logit(fc3, torch.from_numpy(features.X_train.copy()),
-                                        torch.tensor(features.y_train, dtype=torch.int64),
-                                        lam, reset=False)
+                outcome = fit_two_logit(
+                    fc3,
+                    torch.from_numpy(features.X_train.copy()),
+                    torch.tensor(features.y_train, dtype=torch.int64),
+                    lam,
+                    reset=False,
+                )
                 seconds = time.perf_counter() - start
             coef, intercept = contrasts(fc3)  # (K-1, 84), (K-1,)
             result = self.logits_result(
@@ -276,7 +283,8 @@ class TorchCNN(Model):
                 n_iter=outcome.n_iter if outcome else None,
                 converged=outcome.converged if outcome else None,
                 solver=("fc3 refit by Newton, float64" + (", C' = C/2 on two logits" if features.is_binary else ""))
-                if refit else "fc3 as trained by SGD (W_k - W_0)",
+                if refit
+                else "fc3 as trained by SGD (W_k - W_0)",
                 message=outcome.message if outcome else "",
                 exact=refit,
                 fit_seconds=seconds,

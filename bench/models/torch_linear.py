@@ -43,13 +43,12 @@ the chunked passes' temporaries are one chunk (4 MiB) or an n-vector.
 
 from __future__ import annotations
 
-
 from bench.models._torch import lbfgs, newton
+from bench.models._torch.tabular import TorchTabular
+from bench.models._torch.two_logit import contrasts, fit_two_logit
+from bench.models.base import FitResult
 from bench.stats import effects as marginal
 from bench.stats import inference
-from bench.models.base import FitResult
-from bench.models._torch.two_logit import contrasts, fit_two_logit
-from bench.models._torch.tabular import TorchTabular
 
 MAX_ITER = 100
 DECREMENT_TOL = 1e-20
@@ -92,8 +91,10 @@ def sample_chunks(chunks: list[tuple[int, int]], n_features: int) -> list[tuple[
 
 class TorchLinear(TorchTabular):
     name = "torch_linear"
-    description = ("torch nn.Linear(p, 1) + BCEWithLogitsLoss (K classes: nn.Linear(p, K) + CrossEntropyLoss), "
-                   "float64; Newton, or at scale Newton with a sampled Hessian / L-BFGS, by shape")
+    description = (
+        "torch nn.Linear(p, 1) + BCEWithLogitsLoss (K classes: nn.Linear(p, K) + CrossEntropyLoss), "
+        "float64; Newton, or at scale Newton with a sampled Hessian / L-BFGS, by shape"
+    )
 
     def label_dtype_for(self, dataset) -> str:
         return "float64" if dataset.is_binary else "int64"
@@ -195,22 +196,31 @@ class TorchLinear(TorchTabular):
         params = [self.module.weight, self.module.bias]
         solver = self.solver
         if solver == "newton":
-            outcome = newton.minimize(self.objective, params, self.hessian, max_iter=MAX_ITER,
-                                      decrement_tol=DECREMENT_TOL)
+            outcome = newton.minimize(
+                self.objective, params, self.hessian, max_iter=MAX_ITER, decrement_tol=DECREMENT_TOL
+            )
         elif solver == "newton-sampled":
             theta = self.torch.zeros(self.X_train.shape[1] + 1, dtype=self.torch.float64, device=self.device)
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
             coarse = [(start, start + max(1, (stop - start) // COARSE_FRACTION)) for start, stop in sample]
             # Newton from zero on part of each sampled chunk, a fresh Hessian each iteration
             theta, outcome = newton.minimize_evaluated(
-                lambda t, hessian, loss: self.evaluate(t, coarse, coarse if hessian else (), loss), theta,
-                quasi_newton=False, max_iter=MAX_ITER, decrement_tol=SAMPLE_DECREMENT_TOL)
+                lambda t, hessian, loss: self.evaluate(t, coarse, coarse if hessian else (), loss),
+                theta,
+                quasi_newton=False,
+                max_iter=MAX_ITER,
+                decrement_tol=SAMPLE_DECREMENT_TOL,
+            )
             n_iter = outcome.n_iter
             if outcome.converged:  # all rows: the exact gradient each pass; the Hessian over the
                 # whole sample in the first pass only, then BFGS-corrected
                 theta, outcome = newton.minimize_evaluated(
-                    lambda t, hessian, loss: self.evaluate(t, self.chunks, sample if hessian else (), loss), theta,
-                    quasi_newton=True, max_iter=MAX_ITER, decrement_tol=SAMPLED_DECREMENT_TOL)
+                    lambda t, hessian, loss: self.evaluate(t, self.chunks, sample if hessian else (), loss),
+                    theta,
+                    quasi_newton=True,
+                    max_iter=MAX_ITER,
+                    decrement_tol=SAMPLED_DECREMENT_TOL,
+                )
                 n_iter += outcome.n_iter
             outcome.n_iter = n_iter
             with self.torch.no_grad():
@@ -228,8 +238,10 @@ class TorchLinear(TorchTabular):
         if solver == "newton-sampled":
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
             rows = sum(stop - start for start, stop in sample)
-            return (f"torch Newton, sampled Hessian (float64; chunked X^T S X over {rows} of "
-                    f"{self.X_train.shape[0]} rows, Cholesky, BFGS-corrected; exact gradient)")
+            return (
+                f"torch Newton, sampled Hessian (float64; chunked X^T S X over {rows} of "
+                f"{self.X_train.shape[0]} rows, Cholesky, BFGS-corrected; exact gradient)"
+            )
         return f"torch L-BFGS (float64, history {lbfgs.HISTORY}, exact line search on the logits)"
 
     def _contrasts(self, X):
@@ -246,7 +258,8 @@ class TorchLinear(TorchTabular):
             train_logits = self._contrasts(self.X_train)
         coef, intercept = (
             (self.module.weight.detach().cpu().numpy(), self.module.bias.detach().cpu().numpy())
-            if self.dataset.is_binary else contrasts(self.module)
+            if self.dataset.is_binary
+            else contrasts(self.module)
         )
         result = self.logits_result(
             self.dataset,

@@ -17,9 +17,10 @@ Solver: Newton with the closed-form softmax Hessian and pseudo-inverse steps
 
 from __future__ import annotations
 
+from bench.models._torch.tabular import TorchTabular
 from bench.models._torch.two_logit import contrast, fit_two_logit
 from bench.models.base import FitResult
-from bench.models._torch.tabular import TorchTabular
+
 
 class TorchSoftmax2(TorchTabular):
     name = "torch_softmax2"

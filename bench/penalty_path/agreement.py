@@ -18,9 +18,23 @@ REFERENCE = "sklearn_logit"
 # so 1e-5 leaves room for the ill-conditioned end of a wide grid (large C on
 # quasi-separated data, where coefficients grow large).
 TOLERANCE = 1e-5
-PATH_AGREEMENT_COLUMNS = ["dataset", "C", "model_a", "model_b", "C_b", "comparison", "max_abs_diff", "tolerance", "verdict"]
+PATH_AGREEMENT_COLUMNS = [
+    "dataset",
+    "C",
+    "model_a",
+    "model_b",
+    "C_b",
+    "comparison",
+    "max_abs_diff",
+    "tolerance",
+    "verdict",
+]
 SAME_C, AT_2C, AT_2C_INTERPOLATED, UNCORRECTED_SAME_C = (
-    "same C", "2C on the grid", "2C from a cubic spline in log C", "same C (expected to differ)")
+    "same C",
+    "2C on the grid",
+    "2C from a cubic spline in log C",
+    "same C (expected to differ)",
+)
 
 
 def _wide(path: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -51,8 +65,17 @@ def _spline(wide: pd.DataFrame):
 
 def _row(dataset, C, model_a, model_b, C_b, comparison, diff, judged: bool) -> dict:
     verdict = ("pass" if diff <= TOLERANCE else "FAIL") if judged else "compared"
-    return {"dataset": dataset, "C": C, "model_a": model_a, "model_b": model_b, "C_b": C_b, "comparison": comparison,
-            "max_abs_diff": diff, "tolerance": TOLERANCE if judged else math.nan, "verdict": verdict}
+    return {
+        "dataset": dataset,
+        "C": C,
+        "model_a": model_a,
+        "model_b": model_b,
+        "C_b": C_b,
+        "comparison": comparison,
+        "max_abs_diff": diff,
+        "tolerance": TOLERANCE if judged else math.nan,
+        "verdict": verdict,
+    }
 
 
 def path_agreement_frame(path: pd.DataFrame, model_names: tuple[str, ...], grid: np.ndarray) -> pd.DataFrame:
@@ -83,18 +106,48 @@ def path_agreement_frame(path: pd.DataFrame, model_names: tuple[str, ...], grid:
         if uncorrected is None or reference is None:
             continue
         if at(reference, C) is not None:
-            rows.append(_row(dataset, C, UNCORRECTED, reference, C, UNCORRECTED_SAME_C,
-                             _max_abs_diff(uncorrected, at(reference, C)), False))
+            rows.append(
+                _row(
+                    dataset,
+                    C,
+                    UNCORRECTED,
+                    reference,
+                    C,
+                    UNCORRECTED_SAME_C,
+                    _max_abs_diff(uncorrected, at(reference, C)),
+                    False,
+                )
+            )
         twice = 2.0 * C
         on_grid = [c for c in map(float, grid) if math.isclose(c, twice, rel_tol=1e-9)]
         if on_grid and at(reference, on_grid[0]) is not None:
-            rows.append(_row(dataset, C, UNCORRECTED, reference, on_grid[0], AT_2C,
-                             _max_abs_diff(uncorrected, at(reference, on_grid[0])), True))
+            rows.append(
+                _row(
+                    dataset,
+                    C,
+                    UNCORRECTED,
+                    reference,
+                    on_grid[0],
+                    AT_2C,
+                    _max_abs_diff(uncorrected, at(reference, on_grid[0])),
+                    True,
+                )
+            )
         elif not on_grid and curve is not None and curve[0].index[0] < twice < curve[0].index[-1]:
             complete, spline = curve
             read = pd.Series(spline(math.log(twice)), index=complete.columns)
-            rows.append(_row(dataset, C, UNCORRECTED, reference, twice, AT_2C_INTERPOLATED,
-                             _max_abs_diff(uncorrected, read), False))
+            rows.append(
+                _row(
+                    dataset,
+                    C,
+                    UNCORRECTED,
+                    reference,
+                    twice,
+                    AT_2C_INTERPOLATED,
+                    _max_abs_diff(uncorrected, read),
+                    False,
+                )
+            )
     return pd.DataFrame(rows, columns=PATH_AGREEMENT_COLUMNS)
 
 
@@ -107,15 +160,23 @@ def summary_frame(agreement: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
         pairs = part[part["comparison"] == SAME_C]
         same = part[part["comparison"] == UNCORRECTED_SAME_C]
         twice = part[part["comparison"].isin([AT_2C, AT_2C_INTERPOLATED])]
-        row = {"C": float(C), "worst_pair": "", "max_abs_diff": math.nan, "verdict": "none",
-               "uncorrected_vs_ref_at_C": same["max_abs_diff"].iloc[0] if len(same) else math.nan,
-               "uncorrected_vs_ref_at_2C": twice["max_abs_diff"].iloc[0] if len(twice) else math.nan,
-               "at_2C": twice["comparison"].iloc[0].replace("2C ", "") if len(twice) else "outside the grid",
-               "at_2C_verdict": twice["verdict"].iloc[0] if len(twice) else ""}
+        row = {
+            "C": float(C),
+            "worst_pair": "",
+            "max_abs_diff": math.nan,
+            "verdict": "none",
+            "uncorrected_vs_ref_at_C": same["max_abs_diff"].iloc[0] if len(same) else math.nan,
+            "uncorrected_vs_ref_at_2C": twice["max_abs_diff"].iloc[0] if len(twice) else math.nan,
+            "at_2C": twice["comparison"].iloc[0].replace("2C ", "") if len(twice) else "outside the grid",
+            "at_2C_verdict": twice["verdict"].iloc[0] if len(twice) else "",
+        }
         if len(pairs):
             worst = pairs.loc[pairs["max_abs_diff"].fillna(np.inf).idxmax()]
-            row |= {"worst_pair": f"{worst['model_a']} vs {worst['model_b']}", "max_abs_diff": worst["max_abs_diff"],
-                    "verdict": "FAIL" if (pairs["verdict"] == "FAIL").any() else "pass"}
+            row |= {
+                "worst_pair": f"{worst['model_a']} vs {worst['model_b']}",
+                "max_abs_diff": worst["max_abs_diff"],
+                "verdict": "FAIL" if (pairs["verdict"] == "FAIL").any() else "pass",
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -123,10 +184,12 @@ def summary_frame(agreement: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
 def runtime_frame(fits: pd.DataFrame) -> pd.DataFrame:
     """Per model: cells ok / failed / skipped, and the summed and largest fit seconds."""
     grouped = fits.groupby("model", sort=False)
-    return pd.DataFrame({
-        "ok": grouped["status"].apply(lambda s: int((s == "ok").sum())),
-        "failed": grouped["status"].apply(lambda s: int((s == "failed").sum())),
-        "skipped": grouped["status"].apply(lambda s: int((s == "skipped").sum())),
-        "total_fit_seconds": grouped["fit_seconds"].sum(),
-        "max_fit_seconds": grouped["fit_seconds"].max(),
-    }).reset_index()
+    return pd.DataFrame(
+        {
+            "ok": grouped["status"].apply(lambda s: int((s == "ok").sum())),
+            "failed": grouped["status"].apply(lambda s: int((s == "failed").sum())),
+            "skipped": grouped["status"].apply(lambda s: int((s == "skipped").sum())),
+            "total_fit_seconds": grouped["fit_seconds"].sum(),
+            "max_fit_seconds": grouped["fit_seconds"].max(),
+        }
+    ).reset_index()

@@ -33,6 +33,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 # --- figures -----------------------------------------------------------------------------
 
+
 def _terms(path: pd.DataFrame, max_terms: int) -> list[tuple[int, str]]:
     """(class, term) panels in the table's order; the ``max_terms`` largest if there are more."""
     keys = list(dict.fromkeys(zip(path["class"], path["term"])))
@@ -59,27 +60,65 @@ def path_figure(run: paths.PathRun, max_terms: int = MAX_TERMS) -> bytes | None:
     width, height, legend_inches = 2.7 * ncols + 0.4, 2.1 * nrows + 1.2, 0.65
     # a fixed layout: constrained layout takes seconds on a grid of panels (as in plots.pairs_grid)
     figure = new_figure(width, height, layout=None)
-    grid = figure.subplots(nrows, ncols, squeeze=False, sharex=True, gridspec_kw={
-        "left": 0.5 / width, "right": 1 - 0.1 / width, "top": 1 - 0.6 / height, "bottom": (legend_inches + 0.35) / height,
-        "wspace": 0.3, "hspace": 0.35})
+    grid = figure.subplots(
+        nrows,
+        ncols,
+        squeeze=False,
+        sharex=True,
+        gridspec_kw={
+            "left": 0.5 / width,
+            "right": 1 - 0.1 / width,
+            "top": 1 - 0.6 / height,
+            "bottom": (legend_inches + 0.35) / height,
+            "wspace": 0.3,
+            "hspace": 0.35,
+        },
+    )
     for axes, (k, term) in zip(grid.flat, keys):
         here = data[(data["class"] == k) & (data["term"] == term)].sort_values("C")
         for i, model in enumerate(exact):
             rows = here[here["model"] == model]
-            axes.plot(rows["C"], rows["estimate"], color=palette[model], lw=1.0, marker=MARKERS[i % len(MARKERS)],
-                      ms=max(7.0 - 1.4 * i, 2.5), mfc="none" if i % 2 else palette[model], label=model, zorder=3 + i)
+            axes.plot(
+                rows["C"],
+                rows["estimate"],
+                color=palette[model],
+                lw=1.0,
+                marker=MARKERS[i % len(MARKERS)],
+                ms=max(7.0 - 1.4 * i, 2.5),
+                mfc="none" if i % 2 else palette[model],
+                label=model,
+                zorder=3 + i,
+            )
         rows = here[here["model"] == agreements.UNCORRECTED]
-        axes.plot(rows["C"], rows["estimate"], color="0.45", ls="--", lw=1.0, marker="x", ms=5,
-                  label=f"{agreements.UNCORRECTED} at C", zorder=2)
-        axes.plot(2.0 * rows["C"], rows["estimate"], color="black", ls=":", lw=1.0, marker="+", ms=8,
-                  label=f"{agreements.UNCORRECTED} drawn at 2C", zorder=10)
+        axes.plot(
+            rows["C"],
+            rows["estimate"],
+            color="0.45",
+            ls="--",
+            lw=1.0,
+            marker="x",
+            ms=5,
+            label=f"{agreements.UNCORRECTED} at C",
+            zorder=2,
+        )
+        axes.plot(
+            2.0 * rows["C"],
+            rows["estimate"],
+            color="black",
+            ls=":",
+            lw=1.0,
+            marker="+",
+            ms=8,
+            label=f"{agreements.UNCORRECTED} drawn at 2C",
+            zorder=10,
+        )
         axes.axhline(0.0, color="0.8", lw=0.6, zorder=1)
         axes.set_xscale("log")
         axes.minorticks_off()  # log-axis minor ticks are most of the drawing time of a grid of panels
         axes.locator_params(axis="y", nbins=4)
         axes.set_title(f"{term} (class {k})" if multiclass else term, fontsize=8)
         axes.tick_params(labelsize=6)
-    for axes in list(grid.flat)[len(keys):]:
+    for axes in list(grid.flat)[len(keys) :]:
         axes.set_visible(False)
     for axes in grid[-1]:
         axes.set_xlabel("C (log scale)", fontsize=7)
@@ -107,16 +146,30 @@ def agreement_figure(run: paths.PathRun) -> bytes | None:
     palette = colors(labels)
     for i, label in enumerate(labels):
         rows = pairs[[f"{a} vs {b}" == label for a, b in zip(pairs["model_a"], pairs["model_b"])]]
-        axes.plot(rows["C"], shown(rows["max_abs_diff"]), color=palette[label], lw=1.0,
-                  marker=MARKERS[i % len(MARKERS)], ms=max(6.0 - 0.6 * i, 2.5), label=label)
-    for comparison, style in ((agreements.UNCORRECTED_SAME_C, {"color": "#a50e0e", "ls": "--", "marker": "x"}),
-                              (agreements.AT_2C, {"color": "black", "ls": "-", "marker": "s", "ms": 5}),
-                              (agreements.AT_2C_INTERPOLATED, {"color": "black", "ls": ":", "marker": "s", "mfc": "none", "ms": 5})):
+        axes.plot(
+            rows["C"],
+            shown(rows["max_abs_diff"]),
+            color=palette[label],
+            lw=1.0,
+            marker=MARKERS[i % len(MARKERS)],
+            ms=max(6.0 - 0.6 * i, 2.5),
+            label=label,
+        )
+    for comparison, style in (
+        (agreements.UNCORRECTED_SAME_C, {"color": "#a50e0e", "ls": "--", "marker": "x"}),
+        (agreements.AT_2C, {"color": "black", "ls": "-", "marker": "s", "ms": 5}),
+        (agreements.AT_2C_INTERPOLATED, {"color": "black", "ls": ":", "marker": "s", "mfc": "none", "ms": 5}),
+    ):
         rows = frame[frame["comparison"] == comparison]
         if len(rows):
             reference = rows["model_b"].iloc[0]
-            axes.plot(rows["C"], shown(rows["max_abs_diff"]), lw=1.0,
-                      label=f"uncorrected at C vs {reference}, {comparison}", **style)
+            axes.plot(
+                rows["C"],
+                shown(rows["max_abs_diff"]),
+                lw=1.0,
+                label=f"uncorrected at C vs {reference}, {comparison}",
+                **style,
+            )
     axes.axhline(agreements.TOLERANCE, color="#d62728", ls="-.", lw=1.0, label=f"tolerance {agreements.TOLERANCE:g}")
     axes.set_xscale("log")
     axes.set_yscale("log")
@@ -130,8 +183,10 @@ def agreement_figure(run: paths.PathRun) -> bytes | None:
 
 # --- tables and text -----------------------------------------------------------------------
 
+
 def _grid_text(run: paths.PathRun) -> str:
-    return f"{len(run.grid)} values of C from {run.grid[0]:g} to {run.grid[-1]:g}, log-spaced (ratio {run.grid[1] / run.grid[0]:.4g})"
+    ratio = run.grid[1] / run.grid[0]
+    return f"{len(run.grid)} values of C from {run.grid[0]:g} to {run.grid[-1]:g}, log-spaced (ratio {ratio:.4g})"
 
 
 def _verdict_text(run: paths.PathRun) -> tuple[str, str]:
@@ -140,8 +195,10 @@ def _verdict_text(run: paths.PathRun) -> tuple[str, str]:
     if run.ok:
         judged = run.agreement[run.agreement["verdict"] == "pass"]
         worst = judged["max_abs_diff"].max() if len(judged) else math.nan
-        return "pass", (f"every pair of models agrees within {agreements.TOLERANCE:g} at every C "
-                        f"(largest difference {worst:.3g}); no cell failed.")
+        return "pass", (
+            f"every pair of models agrees within {agreements.TOLERANCE:g} at every C "
+            f"(largest difference {worst:.3g}); no cell failed."
+        )
     parts = []
     if len(disagreements):
         parts.append(f"{len(disagreements)} comparison(s) outside {agreements.TOLERANCE:g}")
@@ -153,7 +210,8 @@ def _verdict_text(run: paths.PathRun) -> tuple[str, str]:
 def _mapping(run: paths.PathRun) -> pd.DataFrame:
     rows = run.agreement[run.agreement["model_a"] == agreements.UNCORRECTED]
     return rows[["C", "model_b", "C_b", "comparison", "max_abs_diff", "tolerance", "verdict"]].rename(
-        columns={"model_b": "reference"})
+        columns={"model_b": "reference"}
+    )
 
 
 def _fits_shown(run: paths.PathRun) -> pd.DataFrame:
@@ -206,8 +264,10 @@ def render_path_markdown(run: paths.PathRun) -> str:
     shown = _fits_shown(run)
     if len(shown):
         out += ["Cells that did not give estimates:", "", md_table(shown), ""]
-    out += ["Files: `path.csv` (dataset, model, C, class, term, estimate), `path.parquet`, "
-            "`path_agreement.csv`, `path_fits.csv`, `index.html` (the plots)."]
+    out += [
+        "Files: `path.csv` (dataset, model, C, class, term, estimate), `path.parquet`, "
+        "`path_agreement.csv`, `path_fits.csv`, `index.html` (the plots)."
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -251,11 +311,13 @@ def render_path_html(run: paths.PathRun) -> str:
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
         f"<title>logitbench path: {esc(run.dataset)}</title><style>{CSS}</style></head><body><main>"
-        + "".join(parts) + "</main></body></html>\n"
+        + "".join(parts)
+        + "</main></body></html>\n"
     )
 
 
 # --- files ---------------------------------------------------------------------------------
+
 
 def _write_files(run: paths.PathRun, directory: Path) -> None:
     run.path.to_csv(directory / "path.csv", index=False, float_format="%.17g")

@@ -28,14 +28,13 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from bench import datasets, models
-from bench.runner import provenance
 from bench.config import RunConfig
 from bench.datasets.cards import card_paths
 from bench.errors import BenchInputError
 from bench.fit_result import FitResult
 from bench.penalty_path.agreement import TOLERANCE, UNCORRECTED, path_agreement_frame
+from bench.runner import provenance, run_cell
 from bench.runner.progress import Progress
-from bench.runner import run_cell
 
 DEFAULT_MODELS = ("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2")
 # Grid values are rounded to this many significant digits, so that 0.25:4:5 is exactly
@@ -59,7 +58,8 @@ def parse_grid(text: str) -> np.ndarray:
         low, high = float(parts[0]), float(parts[1])
     except ValueError:
         raise BenchInputError(
-            f"--C-grid: LOW and HIGH must be numbers, got {text!r}; expected LOW:HIGH:N (e.g. 1e-3:1e3:13)") from None
+            f"--C-grid: LOW and HIGH must be numbers, got {text!r}; expected LOW:HIGH:N (e.g. 1e-3:1e3:13)"
+        ) from None
     try:
         n = int(parts[2])
     except ValueError:
@@ -86,7 +86,8 @@ def check_models(names: tuple[str, ...]) -> tuple[str, ...]:
             raise BenchInputError(f"--models: {UNCORRECTED} is always on the path; expected registered models only")
         if not getattr(models.model_class(name), "exact", True):  # unknown names raise here
             raise BenchInputError(
-                f"--models: {name} has no penalty path (not a convex fit); expected some of {', '.join(DEFAULT_MODELS)}")
+                f"--models: {name} has no penalty path (not a convex fit); expected some of {', '.join(DEFAULT_MODELS)}"
+            )
     if not names:
         raise BenchInputError("--models: no models to run")
     return names
@@ -103,8 +104,12 @@ def fit_uncorrected(dataset: datasets.Dataset, config: RunConfig) -> FitResult:
     from bench.models._torch.two_logit import contrast, fit_two_logit
 
     if len(dataset.labels) != 2:
-        return FitResult(model=UNCORRECTED, dataset=dataset.name, status="skipped",
-                         message="two logits for two classes; the dataset has more")
+        return FitResult(
+            model=UNCORRECTED,
+            dataset=dataset.name,
+            status="skipped",
+            message="two logits for two classes; the dataset has more",
+        )
     try:
         with threadpool_limits(limits=config.threads):
             torch.set_num_threads(config.threads)
@@ -117,11 +122,20 @@ def fit_uncorrected(dataset: datasets.Dataset, config: RunConfig) -> FitResult:
             seconds = time.perf_counter() - start
             coef, intercept = contrast(module)
     except Exception as exc:  # noqa: BLE001 - the pseudo-model must not stop the path
-        return FitResult(model=UNCORRECTED, dataset=dataset.name, status="failed", message=f"{type(exc).__name__}: {exc}")
+        return FitResult(
+            model=UNCORRECTED, dataset=dataset.name, status="failed", message=f"{type(exc).__name__}: {exc}"
+        )
     result = FitResult(
-        model=UNCORRECTED, dataset=dataset.name, coef=coef.reshape(1, -1), intercept=np.array([intercept]),
-        n_iter=outcome.n_iter, converged=outcome.converged, message=outcome.message, fit_seconds=seconds,
-        repeats=1, solver="torch Newton, 2 logits, L2 at C on both rows (no C/2 correction)",
+        model=UNCORRECTED,
+        dataset=dataset.name,
+        coef=coef.reshape(1, -1),
+        intercept=np.array([intercept]),
+        n_iter=outcome.n_iter,
+        converged=outcome.converged,
+        message=outcome.message,
+        fit_seconds=seconds,
+        repeats=1,
+        solver="torch Newton, 2 logits, L2 at C on both rows (no C/2 correction)",
     )
     if not (np.all(np.isfinite(coef)) and math.isfinite(intercept)):
         result.status, result.message = "failed", "non-finite coefficients (the fit diverged)"
@@ -156,8 +170,15 @@ class PathRun:
         return self.failed.empty and self.disagreements.empty
 
 
-def run(dataset_name: str, grid: np.ndarray, model_names: tuple[str, ...] = DEFAULT_MODELS, *,
-        seed: int = 0, threads: int = 1, progress: bool = False) -> PathRun:
+def run(
+    dataset_name: str,
+    grid: np.ndarray,
+    model_names: tuple[str, ...] = DEFAULT_MODELS,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+    progress: bool = False,
+) -> PathRun:
     """Fit every model at every C of ``grid`` on ``dataset_name`` (L2 at C).
 
     Bad input (names, grid, threads) raises BenchInputError before anything is fitted.
@@ -172,8 +193,10 @@ def run(dataset_name: str, grid: np.ndarray, model_names: tuple[str, ...] = DEFA
         raise BenchInputError(f"--dataset: unknown dataset {dataset_name!r}; expected one of {', '.join(known)}")
     base = datasets.load(dataset_name, seed=seed)
     meter = Progress(len(grid) * (len(model_names) + 1), enabled=progress)
-    meter.header(f"logitbench path: {base.name}, {len(grid)} values of C from {grid[0]:g} to {grid[-1]:g}, "
-                 f"{len(model_names)} models + {UNCORRECTED}, {threads} thread(s) per fit")
+    meter.header(
+        f"logitbench path: {base.name}, {len(grid)} values of C from {grid[0]:g} to {grid[-1]:g}, "
+        f"{len(model_names)} models + {UNCORRECTED}, {threads} thread(s) per fit"
+    )
     started, clock = provenance.now(), time.perf_counter()
     cells: list[tuple[float, FitResult]] = []
     for C in grid:
@@ -206,8 +229,15 @@ def run(dataset_name: str, grid: np.ndarray, model_names: tuple[str, ...] = DEFA
         "versions": provenance.package_versions(),
         "git": provenance.git_commit(),
     }
-    return PathRun(dataset=base.name, grid=grid, models=model_names, path=path, fits=path_fits_frame(cells, base.name),
-                   agreement=path_agreement_frame(path, model_names, grid), info=info)
+    return PathRun(
+        dataset=base.name,
+        grid=grid,
+        models=model_names,
+        path=path,
+        fits=path_fits_frame(cells, base.name),
+        agreement=path_agreement_frame(path, model_names, grid),
+        info=info,
+    )
 
 
 def path_frame(cells: list[tuple[float, FitResult]], dataset: datasets.Dataset) -> pd.DataFrame:
@@ -219,14 +249,27 @@ def path_frame(cells: list[tuple[float, FitResult]], dataset: datasets.Dataset) 
             continue
         for k in range(r.coef.shape[0]):
             estimates = np.r_[r.coef[k], r.intercept[k]]
-            rows += [{"dataset": dataset.name, "model": r.model, "C": C, "class": k + 1, "term": t, "estimate": float(e)}
-                     for t, e in zip(terms, estimates)]
+            rows += [
+                {"dataset": dataset.name, "model": r.model, "C": C, "class": k + 1, "term": t, "estimate": float(e)}
+                for t, e in zip(terms, estimates)
+            ]
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
 
 
 def path_fits_frame(cells: list[tuple[float, FitResult]], dataset_name: str) -> pd.DataFrame:
-    rows = [{"dataset": dataset_name, "model": r.model, "C": C, "status": r.status, "message": r.message,
-             "fit_seconds": r.fit_seconds, "n_iter": r.n_iter, "converged": r.converged} for C, r in cells]
+    rows = [
+        {
+            "dataset": dataset_name,
+            "model": r.model,
+            "C": C,
+            "status": r.status,
+            "message": r.message,
+            "fit_seconds": r.fit_seconds,
+            "n_iter": r.n_iter,
+            "converged": r.converged,
+        }
+        for C, r in cells
+    ]
     frame = pd.DataFrame(rows, columns=PATH_FITS_COLUMNS)
     frame["n_iter"] = frame["n_iter"].astype("Int64")
     frame["converged"] = frame["converged"].astype("boolean")

@@ -14,8 +14,9 @@ import re
 
 import pandas as pd
 
-from bench.report import sections as content
-from bench.report.sections import Code, Figure, Heading, Table, Text
+from bench.report import blocks as content
+from bench.report.blocks import Code, Figure, Heading, Table, Text
+from bench.report.sections import sections
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -100,9 +101,11 @@ def _summary(results) -> str:
 
 
 def render_html(results) -> str:
-    parts = content.sections(results)
+    parts = sections(results)
     toc = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in parts)
-    body = "".join(f"<h2 id={s.anchor}>{html.escape(s.title)}</h2>" + "".join(block(b) for b in s.blocks) for s in parts)
+    body = "".join(
+        f"<h2 id={s.anchor}>{html.escape(s.title)}</h2>" + "".join(block(b) for b in s.blocks) for s in parts
+    )
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"

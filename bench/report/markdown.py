@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report import sections as content
-from bench.report.sections import Code, Figure, Heading, Table, Text
+from bench.report import blocks as content
+from bench.report.blocks import Code, Figure, Heading, Table, Text
+from bench.report.sections import sections
 
 
 def escape(text: str) -> str:
@@ -39,7 +40,10 @@ def block(item) -> list[str]:
     if isinstance(item, Code):
         return ["```", item.text, "```", ""]
     if isinstance(item, Figure):
-        return ([f"### {escape(item.title)}", ""] if item.title else []) + [f"*Figure in index.html: {escape(item.alt)}.*", ""]
+        return ([f"### {escape(item.title)}", ""] if item.title else []) + [
+            f"*Figure in index.html: {escape(item.alt)}.*",
+            "",
+        ]
     if isinstance(item, Table):
         return [table(item.frame), ""]
     raise TypeError(f"no Markdown for {type(item).__name__}")
@@ -47,12 +51,21 @@ def block(item) -> list[str]:
 
 def render_markdown(results) -> str:
     entries, failed = content.summary(results)
-    out = ["# logitbench report", "", content.INTRO, "", escape(content.run_line(results.run_info)), "", "## Summary", ""]
+    out = [
+        "# logitbench report",
+        "",
+        content.INTRO,
+        "",
+        escape(content.run_line(results.run_info)),
+        "",
+        "## Summary",
+        "",
+    ]
     for entry in entries:
         out.append(f"- **{escape(entry.dataset)}**: {escape(entry.text)}")
         out += [f"  - {escape(note)}" for note in entry.notes]
     out += ["", f"**{escape(failed)}**", ""] if failed else [""]
-    for section in content.sections(results):
+    for section in sections(results):
         out += [f"## {escape(section.title)}", ""]
         for item in section.blocks:
             out += block(item)

@@ -36,7 +36,9 @@ def to_png(figure) -> bytes:
 
 
 def colors(models: list[str]) -> dict[str, str]:
-    return {m: ("black" if m == TRUTH else PALETTE[i % len(PALETTE)]) for i, m in enumerate(m for m in models if m != TRUTH)} | {TRUTH: "black"}
+    return {
+        m: ("black" if m == TRUTH else PALETTE[i % len(PALETTE)]) for i, m in enumerate(m for m in models if m != TRUTH)
+    } | {TRUTH: "black"}
 
 
 def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 30) -> bytes | None:
@@ -70,7 +72,10 @@ def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 
     axes.set_xlabel("coefficient (log-odds scale)")
     axes.legend(fontsize=7, loc="best")
     total = part["term"].nunique()
-    axes.set_title(f"{dataset}: coefficients" + (f" ({max_terms} largest of {total} terms)" if total > max_terms else ""), fontsize=9)
+    axes.set_title(
+        f"{dataset}: coefficients" + (f" ({max_terms} largest of {total} terms)" if total > max_terms else ""),
+        fontsize=9,
+    )
     return to_png(figure)
 
 
@@ -85,14 +90,20 @@ def pairs_grid(predictions: pd.DataFrame, dataset: str) -> bytes | None:
     k = len(models)
     # a fixed grid: constrained layout costs seconds on a k x k grid
     figure = new_figure(1.7 * k + 0.6, 1.7 * k + 0.6, layout=None)
-    grid = figure.subplots(k, k, squeeze=False, gridspec_kw={"wspace": 0.35, "hspace": 0.35,
-                                                              "left": 0.07, "right": 0.98, "bottom": 0.05, "top": 0.93})
+    grid = figure.subplots(
+        k,
+        k,
+        squeeze=False,
+        gridspec_kw={"wspace": 0.35, "hspace": 0.35, "left": 0.07, "right": 0.98, "bottom": 0.05, "top": 0.93},
+    )
     for (i, a), (j, b) in itertools.product(enumerate(models), repeat=2):
         axes = grid[i][j]
         axes.tick_params(labelsize=6, length=2, pad=1)
         axes.locator_params(nbins=3)  # tick layout dominates the drawing time of a k x k grid
         if i == j:
-            axes.text(0.5, 0.5, a.replace("_", "_\n", 1), ha="center", va="center", fontsize=8, transform=axes.transAxes)
+            axes.text(
+                0.5, 0.5, a.replace("_", "_\n", 1), ha="center", va="center", fontsize=8, transform=axes.transAxes
+            )
             axes.set_xticks([])
             axes.set_yticks([])
             continue

@@ -9,105 +9,57 @@ Text blocks may mark code with backticks; the renderers turn that into their own
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import pandas as pd
 
 from bench.config import TOLERANCES
 from bench.report import plots
+from bench.report.blocks import Code, Figure, Heading, Section, Table, Text
 from bench.tables.schema import TRUTH
-from bench.tables.verdicts import LOSS_TOLERANCE, agreement_with_verdict, losses_with_verdict, summarize
+from bench.tables.verdicts import LOSS_TOLERANCE, agreement_with_verdict, losses_with_verdict
 
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Heading:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    frame: pd.DataFrame
-    verdict_column: str | None = "verdict"  # its cells are coloured by value in HTML
-    collapsed: bool = False  # HTML folds it under a "table" toggle (a figure shows the same numbers)
-
-
-@dataclass(frozen=True)
-class Figure:
-    draw: Callable[[], bytes | None]  # drawn only by the HTML renderer; None: nothing to draw
-    alt: str
-    title: str = ""  # a heading shown with the figure, and only when there is one
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-
-
-@dataclass
-class Section:
-    anchor: str
-    title: str
-    blocks: list = field(default_factory=list)
-
-
-SUMMARY_LABELS = {"pass": "pass", "FAIL": "FAIL", "none": "no check", "separated": "separated"}
 CORE_METRICS = ["log_loss", "brier", "accuracy", "roc_auc", "fit_seconds_median", "predict_seconds_median"]
-TRUTH_METRICS = ["log_loss", "log_loss_gap_to_bayes", "logit_rmse_vs_truth", "coef_max_abs_error_vs_truth", "bayes_log_loss"]
-CALIBRATION_METRICS = ["log_loss", "brier", "ece", "cox_slope", "cox_intercept", "calibration_in_the_large",
-                       "temperature", "ece_temperature_scaled", "log_loss_temperature_scaled"]
-SPEED_METRICS = ["train_images_per_second", "inference_images_per_second", "train_fraction_of_peak",
-                 "inference_fraction_of_peak", "matmul_peak_gflops"]
-FIT_COLUMNS = ["dataset", "model", "status", "solver", "n_iter", "converged", "loglik", "fit_seconds", "predict_seconds",
-               "peak_extra_bytes", "message"]
-
-
-def format_value(value) -> str:
-    """One cell as text: blank for missing, yes/no, 6 significant digits, 3 in scientific notation
-    below 1e-3 or from 1e6."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        return f"{value:.3e}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.6g}"
-    return str(value)
-
-
-# --- the top of the report ----------------------------------------------------------------
-
-INTRO = ("A neural network's output before its last activation is a vector of logits: the linear predictor "
-         "η = Xβ of a logistic regression. Here scikit-learn, statsmodels and torch fit the same data, and the "
-         "report shows, with numbers, that they agree; the seed CNN's last layer is refit as a logistic regression "
-         "on its own features.")
-
-
-def run_line(info: dict) -> str:
-    """Suite, seed, repeats, threads, times, commit, machine and versions, in one sentence."""
-    config, machine, git = info.get("config", {}), info.get("machine", {}), info.get("git", {})
-    versions = ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items() if v)
-    commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
-    return (f"Suite {config.get('suite')}, seed {info.get('seed')}, {config.get('repeats')} timed repeats per fit after "
-            f"one warm-up, {config.get('threads')} thread(s) per fit. {info.get('started')} → {info.get('finished')}. "
-            f"Commit {commit}. {machine.get('cpu')}, {machine.get('cores')} cores, Python {machine.get('python')}. "
-            f"{versions}.")
-
-
-def summary(results) -> tuple[list, str]:
-    """(one DatasetSummary per dataset, a line on failed cells or "")."""
-    verdicts = agreement_with_verdict(results.agreement, results.run_info.get("inexact", []))
-    failed = results.fits[results.fits["status"] == "failed"]
-    return summarize(results, verdicts), (f"{len(failed)} cell(s) failed; see Fits and runtime." if len(failed) else "")
+TRUTH_METRICS = [
+    "log_loss",
+    "log_loss_gap_to_bayes",
+    "logit_rmse_vs_truth",
+    "coef_max_abs_error_vs_truth",
+    "bayes_log_loss",
+]
+CALIBRATION_METRICS = [
+    "log_loss",
+    "brier",
+    "ece",
+    "cox_slope",
+    "cox_intercept",
+    "calibration_in_the_large",
+    "temperature",
+    "ece_temperature_scaled",
+    "log_loss_temperature_scaled",
+]
+SPEED_METRICS = [
+    "train_images_per_second",
+    "inference_images_per_second",
+    "train_fraction_of_peak",
+    "inference_fraction_of_peak",
+    "matmul_peak_gflops",
+]
+FIT_COLUMNS = [
+    "dataset",
+    "model",
+    "status",
+    "solver",
+    "n_iter",
+    "converged",
+    "loglik",
+    "fit_seconds",
+    "predict_seconds",
+    "peak_extra_bytes",
+    "message",
+]
 
 
 # --- helpers ------------------------------------------------------------------------------
+
 
 def _datasets(results) -> list[str]:
     return list(dict.fromkeys(results.fits["dataset"]))
@@ -123,11 +75,15 @@ def _wide_metrics(metrics: pd.DataFrame, names: list[str], index=("dataset", "mo
 
 def _figures(results, draw, frame, alt: str, only: set[str] | None = None) -> list:
     """A figure per dataset, titled with its name (drawing is left to the renderer)."""
-    return [Figure(lambda d=dataset: draw(frame, d), f"{alt} {dataset}", title=dataset)
-            for dataset in _datasets(results) if only is None or dataset in only]
+    return [
+        Figure(lambda d=dataset: draw(frame, d), f"{alt} {dataset}", title=dataset)
+        for dataset in _datasets(results)
+        if only is None or dataset in only
+    ]
 
 
 # --- the sections -------------------------------------------------------------------------
+
 
 def datasets(results) -> list:
     described = pd.DataFrame(results.run_info.get("datasets", {}).values())
@@ -143,29 +99,44 @@ def coefficients(results) -> list:
         errors = part.pivot_table(index="term", columns="model", values="std_error", sort=False)
         for model in errors.columns:
             wide[f"{model} SE"] = errors[model]
-        blocks += [Heading(dataset),
-                   Figure(lambda d=dataset: plots.coefficient_dots(results.coefficients, d), f"coefficients of {dataset}"),
-                   Table(wide.reset_index(), verdict_column=None, collapsed=True)]
+        blocks += [
+            Heading(dataset),
+            Figure(lambda d=dataset: plots.coefficient_dots(results.coefficients, d), f"coefficients of {dataset}"),
+            Table(wide.reset_index(), verdict_column=None, collapsed=True),
+        ]
     if not blocks:
         return []
-    return [Text("Log-odds scale. Columns ending in SE are standard errors (unpenalised fits: every linear model "
-                 "reports them); the figures draw them as ±1.96 SE bars. `truth` is the generating model of "
-                 "synthetic data (black crosses)."), *blocks]
+    return [
+        Text(
+            "Log-odds scale. Columns ending in SE are standard errors (unpenalised fits: every linear model "
+            "reports them); the figures draw them as ±1.96 SE bars. `truth` is the generating model of "
+            "synthetic data (black crosses)."
+        ),
+        *blocks,
+    ]
 
 
 def agreement(results, verdicts: pd.DataFrame) -> list:
-    return [Text("Every pair of models. `max_abs_diff` = max |a − b| over aligned entries; `rel_diff` divides it "
-                 "by the larger of max |a| and max |b|. The tolerance is absolute. Pairs with a model that is not an "
-                 "exact fit of the convex objective (the CNN, fc3 as trained) are `compared`, not judged."),
-            Table(verdicts)]
+    return [
+        Text(
+            "Every pair of models. `max_abs_diff` = max |a − b| over aligned entries; `rel_diff` divides it "
+            "by the larger of max |a| and max |b|. The tolerance is absolute. Pairs with a model that is not an "
+            "exact fit of the convex objective (the CNN, fc3 as trained) are `compared`, not judged."
+        ),
+        Table(verdicts),
+    ]
 
 
 def effects(results) -> list:
     if results.effects.empty:
         return []
-    blocks = [Text("Average marginal effects dP(y = class)/dx_j, averaged over the training rows, with delta-method "
-                   "standard errors (unpenalised fits): statsmodels' `get_margeff()` beside torch autograd of the "
-                   "predicted probability and the closed form.")]
+    blocks = [
+        Text(
+            "Average marginal effects dP(y = class)/dx_j, averaged over the training rows, with delta-method "
+            "standard errors (unpenalised fits): statsmodels' `get_margeff()` beside torch autograd of the "
+            "predicted probability and the closed form."
+        )
+    ]
     for dataset, part in results.effects.groupby("dataset", sort=False):
         wide = part.pivot_table(index=["class", "term"], columns="model", values=["ame", "std_error"], sort=False)
         wide.columns = [f"{model} {'AME' if kind == 'ame' else 'SE'}" for kind, model in wide.columns]
@@ -186,9 +157,13 @@ def test_metrics(results) -> list:
 def pairs(results) -> list:
     if results.predictions.empty:
         return []
-    return [Text("Each model's test logits against each other's (below the diagonal) and probabilities (above); "
-                 "points on the dashed line y = x agree."),
-            *_figures(results, plots.pairs_grid, results.predictions, "pairwise logits and probabilities on")]
+    return [
+        Text(
+            "Each model's test logits against each other's (below the diagonal) and probabilities (above); "
+            "points on the dashed line y = x agree."
+        ),
+        *_figures(results, plots.pairs_grid, results.predictions, "pairwise logits and probabilities on"),
+    ]
 
 
 def truth(results) -> list:
@@ -196,41 +171,61 @@ def truth(results) -> list:
     if wide.empty or "logit_rmse_vs_truth" not in wide.columns:
         return []
     with_truth = set(wide.loc[wide["logit_rmse_vs_truth"].notna(), "dataset"])
-    figures = _figures(results, plots.against_truth, results.predictions, "logits against the true log-odds on", with_truth)
-    return [Text("Where the data were generated, the true log-odds of every test row are known. `bayes_log_loss` "
-                 "(row `truth`) is the mean entropy of the true probabilities: the expected log loss of the best "
-                 "possible model. The gap is each model's test log loss minus it."),
-            *figures, Table(wide[wide["dataset"].isin(with_truth)], verdict_column=None)]
+    figures = _figures(
+        results, plots.against_truth, results.predictions, "logits against the true log-odds on", with_truth
+    )
+    return [
+        Text(
+            "Where the data were generated, the true log-odds of every test row are known. `bayes_log_loss` "
+            "(row `truth`) is the mean entropy of the true probabilities: the expected log loss of the best "
+            "possible model. The gap is each model's test log loss minus it."
+        ),
+        *figures,
+        Table(wide[wide["dataset"].isin(with_truth)], verdict_column=None),
+    ]
 
 
 def calibration(results) -> list:
     wide = _wide_metrics(results.metrics[results.metrics["model"] != TRUTH], CALIBRATION_METRICS)
     if wide.empty:
         return []
-    return [Text("Confidence (probability of the predicted class) against accuracy in 15 equal-width bins (ECE, Guo "
-                 "et al. 2017), before and after temperature scaling p = softmax(z / T), T fitted on held-out logits "
-                 "by two-fold cross-fitting on the test rows. Cox: logistic regression of y on the predicted logit; "
-                 "slope 1 and intercept 0 are calibrated, slope < 1 is over-confident. The bins are in "
-                 "`calibration.csv`."),
-            *_figures(results, plots.reliability, results.calibration, "reliability diagram for"),
-            Table(wide, verdict_column=None)]
+    return [
+        Text(
+            "Confidence (probability of the predicted class) against accuracy in 15 equal-width bins (ECE, Guo "
+            "et al. 2017), before and after temperature scaling p = softmax(z / T), T fitted on held-out logits "
+            "by two-fold cross-fitting on the test rows. Cox: logistic regression of y on the predicted logit; "
+            "slope 1 and intercept 0 are calibrated, slope < 1 is over-confident. The bins are in "
+            "`calibration.csv`."
+        ),
+        *_figures(results, plots.reliability, results.calibration, "reliability diagram for"),
+        Table(wide, verdict_column=None),
+    ]
 
 
 def runtime(results) -> list:
     fits = results.fits.copy()
     solvers = results.run_info.get("solvers", {})
     fits["solver"] = [solvers.get(f"{d}/{m}", "") for d, m in zip(fits["dataset"], fits["model"])]
-    blocks = [Text("Only `fit()` and `predict()` are timed (wall clock, `perf_counter`, the minimum over the timed "
-                   "repeats after one warm-up; the median is in `metrics.csv`). `loglik` is the training "
-                   "log-likelihood at the fitted parameters (unpenalised). `peak_extra_bytes`: peak resident memory "
-                   "of preparing and the first fit beyond the data already held."),
-              Figure(lambda: plots.runtime(results.fits), "fit and predict seconds"),
-              Table(fits[FIT_COLUMNS], verdict_column="status")]
+    blocks = [
+        Text(
+            "Only `fit()` and `predict()` are timed (wall clock, `perf_counter`, the minimum over the timed "
+            "repeats after one warm-up; the median is in `metrics.csv`). `loglik` is the training "
+            "log-likelihood at the fitted parameters (unpenalised). `peak_extra_bytes`: peak resident memory "
+            "of preparing and the first fit beyond the data already held."
+        ),
+        Figure(lambda: plots.runtime(results.fits), "fit and predict seconds"),
+        Table(fits[FIT_COLUMNS], verdict_column="status"),
+    ]
     speed = _wide_metrics(results.metrics, SPEED_METRICS)
     if not speed.empty:
-        blocks += [Text("The CNN's images per second, also as a fraction of this machine's float32 matmul peak (a "
-                        "1024³ GEMM timed in the same process with the fit's threads; training counts 3× the forward "
-                        "FLOPs)."), Table(speed, verdict_column=None)]
+        blocks += [
+            Text(
+                "The CNN's images per second, also as a fraction of this machine's float32 matmul peak (a "
+                "1024³ GEMM timed in the same process with the fit's threads; training counts 3× the forward "
+                "FLOPs)."
+            ),
+            Table(speed, verdict_column=None),
+        ]
     return blocks
 
 
@@ -240,13 +235,19 @@ def cnn(results) -> list:
     if trained.empty:
         return []
     solvers = results.run_info.get("solvers", {})
-    blocks = [Text("The seed article's network, unchanged: its outputs are logits (no softmax inside the network; "
-                   "CrossEntropyLoss applies it). The report reads z1 − z0 as the log-odds of class 1.")]
+    blocks = [
+        Text(
+            "The seed article's network, unchanged: its outputs are logits (no softmax inside the network; "
+            "CrossEntropyLoss applies it). The report reads z1 − z0 as the log-odds of class 1."
+        )
+    ]
     trace = results.run_info.get("architectures", {}).get("torch_cnn")
     if trace:
         blocks += [Text("Layer by layer (`python -m bench shapes`):"), Code(trace)]
-    blocks += [Text(f"{row.dataset}: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
-               for row in trained.itertuples()]
+    blocks += [
+        Text(f"{row.dataset}: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
+        for row in trained.itertuples()
+    ]
     speed = _wide_metrics(results.metrics, SPEED_METRICS[:4] + ["final_epoch_train_loss", "accuracy", "log_loss"])
     if not speed.empty:
         blocks.append(Table(speed[speed["model"] == "torch_cnn"], verdict_column=None))
@@ -261,12 +262,17 @@ def last_layer(results, verdicts: pd.DataFrame) -> list:
         blocks += [Heading(dataset), Table(fc3)]
     if not blocks:
         return []
-    return [Text("fc3 maps the 84 features after fc2's ReLU to two logits: a logistic regression on learned features. "
-                 "Below, those features (`h1..h84`) are a dataset of their own. `torch_cnn_fc3` is fc3 as SGD left "
-                 "it (w1 − w0, b1 − b0); `torch_cnn_fc3_refit` is fc3 refit alone to convergence in float64 with the "
-                 "linear models' objective (two logits with L2 on both rows at C′ = C/2 equal the binary fit at C). "
-                 "The refit must agree with every linear model; the distance of fc3 as trained is what SGD left on "
-                 "the table."), *blocks]
+    return [
+        Text(
+            "fc3 maps the 84 features after fc2's ReLU to two logits: a logistic regression on learned features. "
+            "Below, those features (`h1..h84`) are a dataset of their own. `torch_cnn_fc3` is fc3 as SGD left "
+            "it (w1 − w0, b1 − b0); `torch_cnn_fc3_refit` is fc3 refit alone to convergence in float64 with the "
+            "linear models' objective (two logits with L2 on both rows at C′ = C/2 equal the binary fit at C). "
+            "The refit must agree with every linear model; the distance of fc3 as trained is what SGD left on "
+            "the table."
+        ),
+        *blocks,
+    ]
 
 
 def losses(results) -> list:
@@ -275,19 +281,29 @@ def losses(results) -> list:
     judged = losses_with_verdict(results.losses)
     wrong = judged.loc[~judged["equivalent"].astype(bool), "note"]
     why = f" The seed article's “softmax + NLLLoss” is not a log loss: {wrong.iloc[0]}." if len(wrong) else ""
-    return [Text(f"On the CNN's float32 test logits z = (z0, z1). The first three are one function and must agree "
-                 f"with CrossEntropyLoss to ≤ {LOSS_TOLERANCE:g}; the fourth must differ.{why}"),
-            Table(judged.drop(columns=["note", "equivalent"]))]
+    return [
+        Text(
+            f"On the CNN's float32 test logits z = (z0, z1). The first three are one function and must agree "
+            f"with CrossEntropyLoss to ≤ {LOSS_TOLERANCE:g}; the fourth must differ.{why}"
+        ),
+        Table(judged.drop(columns=["note", "equivalent"])),
+    ]
 
 
 def conventions(results) -> list:
     tolerances = ", ".join(f"{q} {t:g}" for q, t in TOLERANCES.items())
-    return [Text("Binary models report class 1: `logit` is the log-odds of y = 1, `proba` = sigmoid(logit). K classes: "
-                 "one row per class, `logit` = z_k − z_0 (class 0 the reference), `proba` the softmax."),
-            Text("L2 means scikit-learn's objective C·Σ log-loss + ½‖w‖², intercept unpenalised. torch minimises mean "
-                 "BCE + λ/2‖w‖² with λ = 1/(C·n); statsmodels maximises loglike − ‖w‖²/(2C). Same optimum. "
-                 "Unpenalised fits are maximum likelihood (scikit-learn `C = inf`)."),
-            Text(f"Absolute tolerances between exact fits: {tolerances}.")]
+    return [
+        Text(
+            "Binary models report class 1: `logit` is the log-odds of y = 1, `proba` = sigmoid(logit). K classes: "
+            "one row per class, `logit` = z_k − z_0 (class 0 the reference), `proba` the softmax."
+        ),
+        Text(
+            "L2 means scikit-learn's objective C·Σ log-loss + ½‖w‖², intercept unpenalised. torch minimises mean "
+            "BCE + λ/2‖w‖² with λ = 1/(C·n); statsmodels maximises loglike − ‖w‖²/(2C). Same optimum. "
+            "Unpenalised fits are maximum likelihood (scikit-learn `C = inf`)."
+        ),
+        Text(f"Absolute tolerances between exact fits: {tolerances}."),
+    ]
 
 
 def sections(results) -> list[Section]:

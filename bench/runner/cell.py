@@ -35,7 +35,11 @@ def _timed(call, synchronize, repeats: int) -> list[float]:
 
 
 def _check_finite(result: FitResult) -> str:
-    for label, value in (("coefficients", result.coef), ("intercept", result.intercept), ("test logits", result.test_logits)):
+    for label, value in (
+        ("coefficients", result.coef),
+        ("intercept", result.intercept),
+        ("test logits", result.test_logits),
+    ):
         if value is not None and not np.all(np.isfinite(value)):
             return f"non-finite {label} (the fit diverged)"
     if not np.isfinite(result.loglik):
@@ -51,15 +55,18 @@ def _add_fractions_of_peak(result: FitResult) -> None:
     if rates is None:
         return
     peak = matmul_peak_flops(rates["device"])
-    result.extra.setdefault("metrics", {}).update({
-        "train_fraction_of_peak": rates["train"] / peak,
-        "inference_fraction_of_peak": rates["inference"] / peak,
-        "matmul_peak_gflops": peak / 1e9,
-    })
+    result.extra.setdefault("metrics", {}).update(
+        {
+            "train_fraction_of_peak": rates["train"] / peak,
+            "inference_fraction_of_peak": rates["inference"] / peak,
+            "matmul_peak_gflops": peak / 1e9,
+        }
+    )
 
 
-def run_cell(dataset: Dataset, model_name: str, config: RunConfig, finding: Finding | None = None,
-             model_class=None) -> FitResult:
+def run_cell(
+    dataset: Dataset, model_name: str, config: RunConfig, finding: Finding | None = None, model_class=None
+) -> FitResult:
     """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
 
     A model that raises, diverges or does not converge gives a ``failed`` result with

@@ -24,12 +24,37 @@ from bench.errors import BenchInputError
 from bench.fit_result import FitResult
 
 ARRAY_FIELDS = ("coef", "intercept", "std_error", "test_logits", "test_proba")
-SCALAR_FIELDS = ("model", "dataset", "status", "message", "loglik", "n_iter", "converged", "solver", "fit_seconds",
-                 "fit_seconds_median", "predict_seconds", "predict_seconds_median", "repeats", "exact",
-                 "peak_extra_bytes")
+SCALAR_FIELDS = (
+    "model",
+    "dataset",
+    "status",
+    "message",
+    "loglik",
+    "n_iter",
+    "converged",
+    "solver",
+    "fit_seconds",
+    "fit_seconds_median",
+    "predict_seconds",
+    "predict_seconds_median",
+    "repeats",
+    "exact",
+    "peak_extra_bytes",
+)
 DATASET_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
-DATASET_SCALARS = ("name", "description", "source", "feature_names", "penalty", "C", "seed", "split",
-                   "standardized", "labels", "cnn")
+DATASET_SCALARS = (
+    "name",
+    "description",
+    "source",
+    "feature_names",
+    "penalty",
+    "C",
+    "seed",
+    "split",
+    "standardized",
+    "labels",
+    "cnn",
+)
 
 
 def cells_dir(out: Path) -> Path:
@@ -73,8 +98,11 @@ def _result_from_parts(scalars: dict, prefix: str, arrays) -> FitResult:
     result = FitResult(**fields)
     result.extra = dict(scalars["extra"])
     if "effects_classes" in scalars:
-        result.extra["effects"] = (arrays[f"{prefix}effects_ame"], arrays[f"{prefix}effects_se"],
-                                   tuple(scalars["effects_classes"]))
+        result.extra["effects"] = (
+            arrays[f"{prefix}effects_ame"],
+            arrays[f"{prefix}effects_se"],
+            tuple(scalars["effects_classes"]),
+        )
     if "derived_dataset" in scalars:
         meta = dict(scalars["derived_dataset"])
         meta["feature_names"], meta["labels"] = tuple(meta["feature_names"]), tuple(meta["labels"])
@@ -117,6 +145,7 @@ class CellStore:
         key = _key(result.dataset, result.model)
         arrays: dict = {}
         scalars = _result_parts(result, "", arrays)
+
         # arrays first, then the JSON that marks the cell finished
         def write_arrays(tmp: str) -> None:
             with open(tmp, "wb") as handle:

@@ -11,8 +11,9 @@ from bench.runner.findings import pre_fit_finding
 from bench.runner.progress import Progress
 
 
-def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | None = None, store=None
-             ) -> tuple[list[FitResult], list[Dataset]]:
+def run_grid(
+    datasets: list[Dataset], config: RunConfig, progress: Progress | None = None, store=None
+) -> tuple[list[FitResult], list[Dataset]]:
     """Run every model on every dataset; results in grid order whatever the executor.
 
     A model may hand back a dataset it derived (the CNN's penultimate features) and
@@ -25,7 +26,11 @@ def run_grid(datasets: list[Dataset], config: RunConfig, progress: Progress | No
     classes = {name: models.model_class(name) for name in names}
     execute = executor_for(config)
     progress = progress or Progress(len(datasets) * len(names), enabled=False)
-    where = f"{config.jobs} worker processes" if config.jobs > 1 else (f"dask at {config.scheduler}" if config.scheduler else "serial")
+    where = (
+        f"{config.jobs} worker processes"
+        if config.jobs > 1
+        else (f"dask at {config.scheduler}" if config.scheduler else "serial")
+    )
     progress.header(
         f"logitbench: {len(datasets)} datasets x {len(names)} models, 1 warm-up + {config.n_repeats} timed "
         f"repeats per fit, {config.threads} thread(s) per fit, {where}"

@@ -5,7 +5,7 @@ warm-up product, with the thread count torch has when it is called: call it afte
 ``torch.set_num_threads``, as the CNN and the timing suite do. A 1024 x 1024 product
 keeps MKL's blocked kernel at its best while taking a few milliseconds. The best, not
 the median, because the machines are shared and a fit is also timed as a minimum
-(DESIGN.md, "Measured pitfalls"). Measured once per process for each (device, thread
+(bench/ARCHITECTURE.md, "Measured pitfalls"). Measured once per process for each (device, thread
 count, size) and cached: the FLOP counts of a run are all divided by the same number.
 """
 
@@ -18,8 +18,9 @@ SIZE = {"cpu": 1024, "cuda": 4096}  # a GPU needs a bigger product to approach i
 REPEATS = 10
 
 
-def matmul_peak_flops(device: str = "cpu", size: int | None = None, repeats: int = REPEATS,
-                      *, fresh: bool = False) -> float:
+def matmul_peak_flops(
+    device: str = "cpu", size: int | None = None, repeats: int = REPEATS, *, fresh: bool = False
+) -> float:
     """Float32 FLOP/s of the best of ``repeats`` (size x size) @ (size x size) products.
 
     Parameters

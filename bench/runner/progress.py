@@ -33,7 +33,8 @@ class Progress:
             detail = f"fit {_seconds(result.fit_seconds)} (min of {result.repeats})"
         else:
             detail = result.message.splitlines()[0][:100] if result.message else ""
-        line = f"[{index + 1:>{self.width}}/{self.total}] {result.dataset:<16} {result.model:<18} {result.status:<7} {detail} {note}".rstrip()
+        where = f"[{index + 1:>{self.width}}/{self.total}] {result.dataset:<16} {result.model:<18}"
+        line = f"{where} {result.status:<7} {detail} {note}".rstrip()
         self._write(("\r" if self.live else "") + line + ("\x1b[K" if self.live else "") + "\n")
 
     def footer(self) -> None:

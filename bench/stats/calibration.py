@@ -48,8 +48,16 @@ def reliability(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> list[
     for b in range(n_bins):
         mask = which == b
         if mask.any():
-            rows.append({"bin": b, "bin_lower": edges[b], "bin_upper": edges[b + 1], "count": int(mask.sum()),
-                         "confidence": float(confidence[mask].mean()), "accuracy": float(correct[mask].mean())})
+            rows.append(
+                {
+                    "bin": b,
+                    "bin_lower": edges[b],
+                    "bin_upper": edges[b + 1],
+                    "count": int(mask.sum()),
+                    "confidence": float(confidence[mask].mean()),
+                    "accuracy": float(correct[mask].mean()),
+                }
+            )
     return rows
 
 

@@ -134,8 +134,9 @@ def detect_separation(X, y, feature_names, classes=None) -> Separation | None:
         direction = direction[1:]  # (1, q): W[1] - W[0] with W[0] = 0
     direction = direction / np.abs(direction).max()
     lone_label = None if lone_class is None or n_classes == 2 else classes.tolist()[lone_class]
-    return Separation(kind=kind, features=features, direction=direction,
-                      message=_message(kind, features, n_classes, lone_label))
+    return Separation(
+        kind=kind, features=features, direction=direction, message=_message(kind, features, n_classes, lone_label)
+    )
 
 
 def _kind(row_margins: np.ndarray) -> str | None:
@@ -242,8 +243,7 @@ def _solve(margins: sp.csr_array, *, complete: bool) -> np.ndarray:
     l1_row = sp.csr_array(np.ones((1, 2 * n_weights)))
     split = sp.hstack([-margins, margins])  # -M (u - v) <= 0 (LP 2: <= -t)
     if complete:
-        a_ub = sp.vstack([sp.hstack([split, np.ones((n_rows, 1))]),
-                          sp.hstack([l1_row, np.zeros((1, 1))])])
+        a_ub = sp.vstack([sp.hstack([split, np.ones((n_rows, 1))]), sp.hstack([l1_row, np.zeros((1, 1))])])
         cost = np.zeros(2 * n_weights + 1)
         cost[-1] = -1.0  # maximise t
     else:
@@ -252,12 +252,17 @@ def _solve(margins: sp.csr_array, *, complete: bool) -> np.ndarray:
         cost = -np.concatenate([column_sums, -column_sums])  # maximise the sum of margins
     b_ub = np.zeros(n_rows + 1)
     b_ub[-1] = 1.0
-    result = linprog(cost, A_ub=sp.csr_array(a_ub), b_ub=b_ub, bounds=(0, None), method="highs",
-                     options={"primal_feasibility_tolerance": SOLVER_TOL,
-                              "dual_feasibility_tolerance": SOLVER_TOL})
+    result = linprog(
+        cost,
+        A_ub=sp.csr_array(a_ub),
+        b_ub=b_ub,
+        bounds=(0, None),
+        method="highs",
+        options={"primal_feasibility_tolerance": SOLVER_TOL, "dual_feasibility_tolerance": SOLVER_TOL},
+    )
     if result.status != 0:
         raise RuntimeError(f"separation LP failed: {result.message}")
-    return result.x[:n_weights] - result.x[n_weights:2 * n_weights]
+    return result.x[:n_weights] - result.x[n_weights : 2 * n_weights]
 
 
 def _unscale(scaled: np.ndarray, centre: np.ndarray, half_range: np.ndarray) -> np.ndarray:
@@ -283,12 +288,14 @@ def _single_feature(design: np.ndarray, codes: np.ndarray, n_classes: int):
     x = design[:, :-1]  # (n, p)
     varies = x.max(axis=0) > x.min(axis=0)  # a constant column separates nothing
     best = None  # (gap, k, j, sign, threshold)
-    for k in ([1] if n_classes == 2 else range(n_classes)):  # binary: class 0 is the mirror
+    for k in [1] if n_classes == 2 else range(n_classes):  # binary: class 0 is the mirror
         inside, outside = x[codes == k], x[codes != k]
         if inside.shape[0] == 0 or outside.shape[0] == 0:
             continue
-        for sign, low, high in ((-1.0, inside.max(axis=0), outside.min(axis=0)),  # class k below
-                                (1.0, outside.max(axis=0), inside.min(axis=0))):  # class k above
+        for sign, low, high in (
+            (-1.0, inside.max(axis=0), outside.min(axis=0)),  # class k below
+            (1.0, outside.max(axis=0), inside.min(axis=0)),
+        ):  # class k above
             gap = np.where(varies, high - low, -np.inf)  # (p,)
             j = int(np.argmax(gap))
             if gap[j] >= 0 and (best is None or gap[j] > best[0]):

@@ -35,6 +35,7 @@ from bench.tables.schema import (
     TRUTH,
 )
 
+
 def _shows_estimates(result: FitResult) -> bool:
     return result.status == "ok" and result.coef is not None
 
@@ -74,7 +75,7 @@ def coefficients_frame(results: list[FitResult], datasets: dict[str, Dataset]) -
         if not _shows_estimates(r):
             continue
         terms = (*datasets[r.dataset].feature_names, "intercept")
-        row_classes = r.classes[len(r.classes) - r.coef.shape[0]:]  # binary (1,); K classes 1..K-1
+        row_classes = r.classes[len(r.classes) - r.coef.shape[0] :]  # binary (1,); K classes 1..K-1
         for k, label in enumerate(row_classes):
             estimates = np.r_[r.coef[k], r.intercept[k]]
             errors = r.std_error[k] if r.std_error is not None else np.full(len(terms), np.nan)
@@ -107,13 +108,16 @@ def effects_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.
             continue
         ame, se, classes = r.extra["effects"]
         for k, label in enumerate(classes):
-            rows += [{"dataset": r.dataset, "model": r.model, "class": label, "term": t, "ame": a, "std_error": s}
-                     for t, a, s in zip(datasets[r.dataset].feature_names, ame[k], se[k])]
+            rows += [
+                {"dataset": r.dataset, "model": r.model, "class": label, "term": t, "ame": a, "std_error": s}
+                for t, a, s in zip(datasets[r.dataset].feature_names, ame[k], se[k])
+            ]
     return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
-def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.ndarray,
-                     classes: tuple[int, ...] = (1,)) -> pd.DataFrame:
+def _prediction_rows(
+    dataset: str, model: str, logits: np.ndarray, proba: np.ndarray, classes: tuple[int, ...] = (1,)
+) -> pd.DataFrame:
     n, k = logits.shape
     return pd.DataFrame(
         {
@@ -130,8 +134,11 @@ def _prediction_rows(dataset: str, model: str, logits: np.ndarray, proba: np.nda
 def predictions_frame(results: list[FitResult], datasets: dict[str, Dataset]) -> pd.DataFrame:
     """Test-set logits and probabilities: binary ``logit`` is the log-odds of class 1.
     Datasets with known truth add the generating log-odds as model ``truth``."""
-    parts = [_prediction_rows(r.dataset, r.model, r.test_logits, r.test_proba, r.classes)
-             for r in results if _shows_predictions(r)]
+    parts = [
+        _prediction_rows(r.dataset, r.model, r.test_logits, r.test_proba, r.classes)
+        for r in results
+        if _shows_predictions(r)
+    ]
     for ds in datasets.values():
         if ds.true_test_logits is not None:
             eta = ds.true_test_logits.reshape(-1, 1)
@@ -159,14 +166,21 @@ def _pairwise(part: pd.DataFrame, keys: list[str], value: str, quantity: str, da
         both = wide[[model_a, model_b]].dropna()
         max_abs, rel = _difference(both[model_a].to_numpy(), both[model_b].to_numpy())
         rows.append(
-            {"dataset": dataset, "model_a": model_a, "model_b": model_b,
-             "quantity": quantity, "max_abs_diff": max_abs, "rel_diff": rel}
+            {
+                "dataset": dataset,
+                "model_a": model_a,
+                "model_b": model_b,
+                "quantity": quantity,
+                "max_abs_diff": max_abs,
+                "rel_diff": rel,
+            }
         )
     return rows
 
 
-def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame,
-                    effects: pd.DataFrame | None = None) -> pd.DataFrame:
+def agreement_frame(
+    fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame, effects: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every pair of models (itertools.combinations, in run order) on every quantity,
     dataset by dataset in run order. Standard errors and average marginal effects are
     compared where both models report them (unpenalised fits)."""
@@ -186,8 +200,6 @@ def agreement_frame(fits: pd.DataFrame, coefficients: pd.DataFrame, predictions:
             rows += _pairwise(mine, ["class", "term"], "ame", "ame", dataset)
             rows += _pairwise(mine, ["class", "term"], "std_error", "ame_std_error", dataset)
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
-
-
 
 
 def losses_frame(results: list[FitResult]) -> pd.DataFrame:

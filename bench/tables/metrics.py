@@ -24,12 +24,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bench.datasets import Dataset
+from bench.fit_result import FitResult
 from bench.stats import calibration
 from bench.stats.logistic import binary_entropy, sigmoid
 from bench.tables.schema import CALIBRATION_COLUMNS, METRIC_COLUMNS, TRUTH
-from bench.datasets import Dataset
-from bench.fit_result import FitResult
-
 
 
 def _scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -61,8 +60,11 @@ def _calibration(y: np.ndarray, logit: np.ndarray, proba: np.ndarray, seed: int)
     values = {"ece": calibration.ece(proba, y)}
     if proba.ndim == 1:  # Cox regression and calibration-in-the-large are binary notions
         intercept, slope = calibration.cox(y, logit)
-        values |= {"cox_intercept": intercept, "cox_slope": slope,
-                   "calibration_in_the_large": float(np.mean(y) - np.mean(proba))}
+        values |= {
+            "cox_intercept": intercept,
+            "cox_slope": slope,
+            "calibration_in_the_large": float(np.mean(y) - np.mean(proba)),
+        }
     labels = [0, 1] if proba.ndim == 1 else list(range(proba.shape[1]))
     return values | {
         "temperature": temperature,
@@ -78,8 +80,9 @@ def _columns(r: FitResult) -> tuple[np.ndarray, np.ndarray]:
     return r.test_logits, r.test_proba
 
 
-def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coefficients: pd.DataFrame,
-                  seed: int = 0) -> pd.DataFrame:
+def metrics_frame(
+    results: list[FitResult], datasets: dict[str, Dataset], coefficients: pd.DataFrame, seed: int = 0
+) -> pd.DataFrame:
     rows = []
     for r in results:
         if r.status != "ok" or r.test_logits is None:
@@ -104,15 +107,25 @@ def metrics_frame(results: list[FitResult], datasets: dict[str, Dataset], coeffi
                 truth = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == TRUTH)]
                 mine = coefficients[(coefficients["dataset"] == ds.name) & (coefficients["model"] == r.model)]
                 joined = truth.merge(mine, on=["class", "term"], suffixes=("_true", ""))
-                values["coef_max_abs_error_vs_truth"] = float(np.max(np.abs(joined["estimate"] - joined["estimate_true"])))
+                values["coef_max_abs_error_vs_truth"] = float(
+                    np.max(np.abs(joined["estimate"] - joined["estimate_true"]))
+                )
         rows += [{"dataset": r.dataset, "model": r.model, "metric": m, "value": float(v)} for m, v in values.items()]
     for ds in datasets.values():
         if ds.truth is not None:
             true_proba = sigmoid(ds.true_test_logits)
-            rows.append({"dataset": ds.name, "model": TRUTH, "metric": "bayes_log_loss",
-                         "value": float(np.mean(binary_entropy(true_proba)))})
-            rows += [{"dataset": ds.name, "model": TRUTH, "metric": m, "value": v}
-                     for m, v in _scores(ds.y_test, true_proba).items()]
+            rows.append(
+                {
+                    "dataset": ds.name,
+                    "model": TRUTH,
+                    "metric": "bayes_log_loss",
+                    "value": float(np.mean(binary_entropy(true_proba))),
+                }
+            )
+            rows += [
+                {"dataset": ds.name, "model": TRUTH, "metric": m, "value": v}
+                for m, v in _scores(ds.y_test, true_proba).items()
+            ]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
@@ -126,5 +139,8 @@ def calibration_frame(results: list[FitResult], datasets: dict[str, Dataset], se
         logit, proba = _columns(r)
         scaled, _ = calibration.cross_fitted_temperature(logit, y, seed)
         for scaling, proba in (("none", proba), ("temperature", scaled)):
-            rows += [{"dataset": r.dataset, "model": r.model, "scaling": scaling, **b} for b in calibration.reliability(proba, y)]
+            rows += [
+                {"dataset": r.dataset, "model": r.model, "scaling": scaling, **b}
+                for b in calibration.reliability(proba, y)
+            ]
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)

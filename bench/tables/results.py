@@ -14,6 +14,7 @@ import pandas as pd
 from bench.errors import BenchInputError
 from bench.tables.schema import DTYPES, TABLES, TEXT_COLUMNS
 
+
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     text = [c for c in columns if c in TEXT_COLUMNS]
     return pd.read_csv(

@@ -9,9 +9,30 @@ true coefficients and log-odds.
 
 from __future__ import annotations
 
-FITS_COLUMNS = ["dataset", "model", "status", "message", "fit_seconds", "predict_seconds", "n_iter", "converged", "loglik",
-                "peak_extra_bytes"]
-COEFFICIENT_COLUMNS = ["dataset", "model", "class", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"]
+FITS_COLUMNS = [
+    "dataset",
+    "model",
+    "status",
+    "message",
+    "fit_seconds",
+    "predict_seconds",
+    "n_iter",
+    "converged",
+    "loglik",
+    "peak_extra_bytes",
+]
+COEFFICIENT_COLUMNS = [
+    "dataset",
+    "model",
+    "class",
+    "term",
+    "estimate",
+    "std_error",
+    "z",
+    "p_value",
+    "ci_low",
+    "ci_high",
+]
 EFFECT_COLUMNS = ["dataset", "model", "class", "term", "ame", "std_error"]
 PREDICTION_COLUMNS = ["dataset", "model", "row", "class", "logit", "proba"]
 AGREEMENT_COLUMNS = ["dataset", "model_a", "model_b", "quantity", "max_abs_diff", "rel_diff"]
@@ -21,7 +42,17 @@ TRUTH = "truth"  # pseudo-model holding a synthetic dataset's generating coeffic
 
 
 LOSS_COLUMNS = ["dataset", "model", "loss", "value", "abs_diff_vs_cross_entropy", "equivalent", "note"]
-CALIBRATION_COLUMNS = ["dataset", "model", "scaling", "bin", "bin_lower", "bin_upper", "count", "confidence", "accuracy"]
+CALIBRATION_COLUMNS = [
+    "dataset",
+    "model",
+    "scaling",
+    "bin",
+    "bin_lower",
+    "bin_upper",
+    "count",
+    "confidence",
+    "accuracy",
+]
 
 TABLES = {
     "fits": FITS_COLUMNS,
@@ -37,6 +68,21 @@ TABLES = {
 
 # Read back exactly what to_csv wrote: text columns stay text ("" stays "", a feature
 # named "NA" stays "NA"); in every other column an empty field is a missing value.
-TEXT_COLUMNS = {"dataset", "model", "status", "message", "term", "model_a", "model_b", "quantity",
-                "metric", "scaling", "loss", "note"}
-DTYPES = {"fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"}, "losses": {"equivalent": "boolean"}}
+TEXT_COLUMNS = {
+    "dataset",
+    "model",
+    "status",
+    "message",
+    "term",
+    "model_a",
+    "model_b",
+    "quantity",
+    "metric",
+    "scaling",
+    "loss",
+    "note",
+}
+DTYPES = {
+    "fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"},
+    "losses": {"equivalent": "boolean"},
+}

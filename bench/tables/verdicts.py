@@ -25,9 +25,15 @@ def agreement_with_verdict(agreement: pd.DataFrame, inexact: list[str] = ()) -> 
     return frame
 
 
-QUANTITY_NAMES = {"coef": "coefficients", "logit": "test logits", "proba": "probabilities",
-                  "loglik": "log-likelihood", "std_error": "standard errors", "ame": "marginal effects",
-                  "ame_std_error": "their standard errors"}
+QUANTITY_NAMES = {
+    "coef": "coefficients",
+    "logit": "test logits",
+    "proba": "probabilities",
+    "loglik": "log-likelihood",
+    "std_error": "standard errors",
+    "ame": "marginal effects",
+    "ame_std_error": "their standard errors",
+}
 
 
 def _quantities(checks: pd.DataFrame) -> str:
@@ -53,10 +59,14 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         ok = [m for m in part.loc[part["status"] == "ok", "model"] if m in judged]
         found = part[part["status"].isin(("separated", "singular"))]
         if len(ok) < 2 and len(found):
-            why = ("the likelihood has no maximum and the coefficients would diverge"
-                   if found["status"].iloc[0] == "separated" else "the coefficients are not identified")
+            why = (
+                "the likelihood has no maximum and the coefficients would diverge"
+                if found["status"].iloc[0] == "separated"
+                else "the coefficients are not identified"
+            )
             entry = DatasetSummary(
-                dataset, "separated",
+                dataset,
+                "separated",
                 f"{found['message'].iloc[0]}. {', '.join(found['model'])} were not fitted: {why}; "
                 "--penalty l2 gives a unique, finite fit",
             )
@@ -65,7 +75,8 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         elif (checks["verdict"] == "pass").all():
             worst = checks.loc[checks["max_abs_diff"].idxmax()]
             entry = DatasetSummary(
-                dataset, "pass",
+                dataset,
+                "pass",
                 f"{', '.join(ok)} agree on {_quantities(checks)}; "
                 f"largest difference {worst['max_abs_diff']:.1e} ({worst['quantity']}, {worst['model_a']} vs "
                 f"{worst['model_b']}), tolerance {TOLERANCES[worst['quantity']]:.0e}: pass",
@@ -73,21 +84,26 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         else:
             failing = checks[checks["verdict"] == "FAIL"]
             entry = DatasetSummary(
-                dataset, "FAIL",
-                f"{len(failing)} comparison(s) over tolerance: " + "; ".join(
+                dataset,
+                "FAIL",
+                f"{len(failing)} comparison(s) over tolerance: "
+                + "; ".join(
                     f"{r.model_a} vs {r.model_b} {r.quantity} {r.max_abs_diff:.1e} (tolerance {r.tolerance:.0e})"
                     for r in failing.itertuples()
                 ),
             )
-        compared = verdicts[(verdicts["dataset"] == dataset) & (verdicts["verdict"] == "compared")
-                            & (verdicts["quantity"] == "logit")]
+        compared = verdicts[
+            (verdicts["dataset"] == dataset) & (verdicts["verdict"] == "compared") & (verdicts["quantity"] == "logit")
+        ]
         for model in dict.fromkeys(m for m in part["model"] if f"{dataset}/{m}" in inexact):
             mine = compared[(compared["model_a"] == model) | (compared["model_b"] == model)]
             if len(mine):
                 closest = mine.loc[mine["max_abs_diff"].idxmin()]
                 other = closest["model_b"] if closest["model_a"] == model else closest["model_a"]
-                entry.notes.append(f"{model} (not an exact fit, compared only): its test logits differ by up to "
-                                   f"{closest['max_abs_diff']:.3g} from {other}'s, the closest model")
+                entry.notes.append(
+                    f"{model} (not an exact fit, compared only): its test logits differ by up to "
+                    f"{closest['max_abs_diff']:.3g} from {other}'s, the closest model"
+                )
         for r in part[part["status"] == "failed"].itertuples():
             entry.notes.append(f"{r.model}: failed: {r.message}")
         out.append(entry)

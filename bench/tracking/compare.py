@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchInputError
-from bench.tracking.rules import Rule
 from bench.tables.verdicts import agreement_with_verdict
+from bench.tracking.rules import Rule
 
 CHECK_COLUMNS = ["dataset", "model", "quantity", "baseline", "current", "change", "rule", "verdict"]
 
@@ -34,32 +34,53 @@ class Comparison:
         def rows(frame):
             return json.loads(frame.to_json(orient="records"))
 
-        return {"regressed": self.regressed, "checks": len(self.checks), "regressions": rows(self.regressions),
-                "missing": self.missing, "new": self.new,
-                "changed": rows(self.checks[(self.checks["change"].abs() > 0) & (self.checks["verdict"] == "ok")])}
+        return {
+            "regressed": self.regressed,
+            "checks": len(self.checks),
+            "regressions": rows(self.regressions),
+            "missing": self.missing,
+            "new": self.new,
+            "changed": rows(self.checks[(self.checks["change"].abs() > 0) & (self.checks["verdict"] == "ok")]),
+        }
 
 
 def _check_compatible(baseline, current) -> None:
     b, c = baseline.run_info, current.run_info
     for key in ("report_format_version",):
         if b.get(key) != c.get(key):
-            raise BenchInputError(f"baseline run.json: {key} is {b.get(key)!r}, the current run's is {c.get(key)!r}; "
-                                  "expected the same report format (re-create the baseline)")
+            raise BenchInputError(
+                f"baseline run.json: {key} is {b.get(key)!r}, the current run's is {c.get(key)!r}; "
+                "expected the same report format (re-create the baseline)"
+            )
     b_suite, c_suite = b.get("config", {}).get("suite"), c.get("config", {}).get("suite")
     if b_suite != c_suite:
-        raise BenchInputError(f"baseline run.json: suite {b_suite!r} differs from the current run's {c_suite!r}; "
-                              "expected runs of the same suite")
+        raise BenchInputError(
+            f"baseline run.json: suite {b_suite!r} differs from the current run's {c_suite!r}; "
+            "expected runs of the same suite"
+        )
 
 
 def _derived(results) -> set[str]:
     """Datasets made from a trained network (their features move with it)."""
-    return {name for name, d in results.run_info.get("datasets", {}).items() if str(d.get("source", "")).startswith("torch_cnn")}
+    return {
+        name
+        for name, d in results.run_info.get("datasets", {}).items()
+        if str(d.get("source", "")).startswith("torch_cnn")
+    }
 
 
 def _row(dataset, model, quantity, base, cur, rule: Rule, bad: bool) -> dict:
     change = cur - base if np.isfinite(base) and np.isfinite(cur) else np.nan
-    return {"dataset": dataset, "model": model, "quantity": quantity, "baseline": base, "current": cur,
-            "change": change, "rule": rule.describe(), "verdict": "REGRESSED" if bad else "ok"}
+    return {
+        "dataset": dataset,
+        "model": model,
+        "quantity": quantity,
+        "baseline": base,
+        "current": cur,
+        "change": change,
+        "rule": rule.describe(),
+        "verdict": "REGRESSED" if bad else "ok",
+    }
 
 
 def _agreement_checks(baseline, current, rule: Rule) -> list[dict]:
@@ -69,23 +90,43 @@ def _agreement_checks(baseline, current, rule: Rule) -> list[dict]:
     out = []
     for r in cur.itertuples():
         b = base.get((r.dataset, r.model_a, r.model_b, r.quantity), np.nan)
-        out.append(_row(r.dataset, f"{r.model_a} vs {r.model_b}", f"agreement.{r.quantity}", b, r.max_abs_diff, rule,
-                        not r.max_abs_diff <= rule.threshold))
+        out.append(
+            _row(
+                r.dataset,
+                f"{r.model_a} vs {r.model_b}",
+                f"agreement.{r.quantity}",
+                b,
+                r.max_abs_diff,
+                rule,
+                not r.max_abs_diff <= rule.threshold,
+            )
+        )
     return out
 
 
 def _coefficient_checks(baseline, current, rule: Rule) -> list[dict]:
     inexact = set(current.run_info.get("inexact", [])) | set(baseline.run_info.get("inexact", []))
     skip = _derived(current) | _derived(baseline)
-    joined = baseline.coefficients.merge(current.coefficients, on=["dataset", "model", "class", "term"], suffixes=("_base", ""))
+    joined = baseline.coefficients.merge(
+        current.coefficients, on=["dataset", "model", "class", "term"], suffixes=("_base", "")
+    )
     joined = joined[~joined["dataset"].isin(skip)]
     joined = joined[[f"{d}/{m}" not in inexact for d, m in zip(joined["dataset"], joined["model"])]]
     joined = joined.assign(drift=(joined["estimate"] - joined["estimate_base"]).abs())
     out = []
     for (dataset, model), part in joined.groupby(["dataset", "model"], sort=False):
         worst = part.loc[part["drift"].idxmax()]
-        out.append(_row(dataset, model, f"coefficients.estimate[{worst['term']}]", worst["estimate_base"],
-                        worst["estimate"], rule, not worst["drift"] <= rule.threshold))
+        out.append(
+            _row(
+                dataset,
+                model,
+                f"coefficients.estimate[{worst['term']}]",
+                worst["estimate_base"],
+                worst["estimate"],
+                rule,
+                not worst["drift"] <= rule.threshold,
+            )
+        )
     return out
 
 
@@ -114,7 +155,8 @@ def _fits_checks(baseline, current, rule: Rule) -> list[dict]:
     c_ref = current.run_info.get("speed_reference_seconds") or 1.0
     ok = ["dataset", "model", rule.quantity]
     joined = baseline.fits[baseline.fits["status"] == "ok"][ok].merge(
-        current.fits[current.fits["status"] == "ok"][ok], on=["dataset", "model"], suffixes=("_base", ""))
+        current.fits[current.fits["status"] == "ok"][ok], on=["dataset", "model"], suffixes=("_base", "")
+    )
     out = []
     for dataset, model, b, c in joined.itertuples(index=False):
         if not (np.isfinite(b) and np.isfinite(c)):
@@ -128,8 +170,12 @@ def _fits_checks(baseline, current, rule: Rule) -> list[dict]:
     return out
 
 
-CHECKERS = {"agreement": _agreement_checks, "coefficients": _coefficient_checks,
-            "metrics": _metric_checks, "fits": _fits_checks}
+CHECKERS = {
+    "agreement": _agreement_checks,
+    "coefficients": _coefficient_checks,
+    "metrics": _metric_checks,
+    "fits": _fits_checks,
+}
 
 
 def compare(baseline, current, rules: list[Rule]) -> Comparison:
@@ -155,8 +201,11 @@ def notable(checks: pd.DataFrame) -> pd.DataFrame:
 def render_comparison_text(comparison: Comparison, baseline: Path, current: Path) -> str:
     checks = comparison.checks
     changed = notable(checks)
-    lines = [f"bench compare: {baseline} -> {current}: {len(checks)} checks, "
-             f"{len(comparison.regressions)} regressed, {len(changed)} shown (regressed, or moved; timings only when regressed)"]
+    lines = [
+        f"bench compare: {baseline} -> {current}: {len(checks)} checks, "
+        f"{len(comparison.regressions)} regressed, {len(changed)} shown "
+        "(regressed, or moved; timings only when regressed)"
+    ]
     if len(changed):
         shown = changed.sort_values("verdict", ascending=True, kind="stable")
         lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=48))
@@ -173,9 +222,14 @@ def render_comparison_markdown(comparison: Comparison, baseline: Path, current: 
 
     checks = comparison.checks
     changed = notable(checks)
-    out = ["# Comparison with the baseline", "", f"`{baseline}` → `{current}`: {len(checks)} checks, "
-           f"**{len(comparison.regressions)} regressed**, {len(changed)} shown below (regressed, or moved; "
-           "timings only when regressed).", ""]
+    out = [
+        "# Comparison with the baseline",
+        "",
+        f"`{baseline}` → `{current}`: {len(checks)} checks, "
+        f"**{len(comparison.regressions)} regressed**, {len(changed)} shown below (regressed, or moved; "
+        "timings only when regressed).",
+        "",
+    ]
     if comparison.missing:
         out += ["Missing or no longer ok: " + ", ".join(comparison.missing), ""]
     if comparison.new:
@@ -184,4 +238,3 @@ def render_comparison_markdown(comparison: Comparison, baseline: Path, current: 
         out += [table(changed), ""]
     out.append("Verdict: **REGRESSED**" if comparison.regressed else "Verdict: no regression")
     return "\n".join(out) + "\n"
-

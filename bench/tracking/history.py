@@ -15,11 +15,32 @@ import pandas as pd
 from bench import files
 from bench.errors import BenchInputError
 
-HISTORY_COLUMNS = ["started", "commit", "dirty", "suite", "cpu", "python", "torch", "sklearn", "statsmodels",
-                   "dataset", "model", "metric", "value"]
+HISTORY_COLUMNS = [
+    "started",
+    "commit",
+    "dirty",
+    "suite",
+    "cpu",
+    "python",
+    "torch",
+    "sklearn",
+    "statsmodels",
+    "dataset",
+    "model",
+    "metric",
+    "value",
+]
 DEFAULT_METRICS = ("log_loss", "accuracy", "ece", "fit_seconds")
-KEPT_METRICS = ("log_loss", "brier", "accuracy", "roc_auc", "ece", "train_images_per_second",
-                "inference_images_per_second", "coef_max_abs_error_vs_truth")
+KEPT_METRICS = (
+    "log_loss",
+    "brier",
+    "accuracy",
+    "roc_auc",
+    "ece",
+    "train_images_per_second",
+    "inference_images_per_second",
+    "coef_max_abs_error_vs_truth",
+)
 
 
 def summary_rows(results) -> pd.DataFrame:
@@ -27,14 +48,23 @@ def summary_rows(results) -> pd.DataFrame:
     info = results.run_info
     versions = info.get("versions", {})
     run = {
-        "started": info.get("started"), "commit": (info.get("git") or {}).get("commit"),
-        "dirty": bool((info.get("git") or {}).get("dirty")), "suite": info.get("config", {}).get("suite"),
-        "cpu": info.get("machine", {}).get("cpu"), "python": info.get("machine", {}).get("python"),
-        "torch": versions.get("torch"), "sklearn": versions.get("scikit-learn"), "statsmodels": versions.get("statsmodels"),
+        "started": info.get("started"),
+        "commit": (info.get("git") or {}).get("commit"),
+        "dirty": bool((info.get("git") or {}).get("dirty")),
+        "suite": info.get("config", {}).get("suite"),
+        "cpu": info.get("machine", {}).get("cpu"),
+        "python": info.get("machine", {}).get("python"),
+        "torch": versions.get("torch"),
+        "sklearn": versions.get("scikit-learn"),
+        "statsmodels": versions.get("statsmodels"),
     }
     metrics = results.metrics[results.metrics["metric"].isin(KEPT_METRICS)][["dataset", "model", "metric", "value"]]
     fits = results.fits[results.fits["status"] == "ok"].melt(
-        id_vars=["dataset", "model"], value_vars=["fit_seconds", "predict_seconds"], var_name="metric", value_name="value")
+        id_vars=["dataset", "model"],
+        value_vars=["fit_seconds", "predict_seconds"],
+        var_name="metric",
+        value_name="value",
+    )
     rows = pd.concat([metrics, fits.dropna(subset=["value"])], ignore_index=True)
     for key, value in run.items():
         rows[key] = value
@@ -73,8 +103,15 @@ def trend_png(history: pd.DataFrame, metric: str) -> bytes | None:
     figure = new_figure(7.5, 3.2)
     axes = figure.add_subplot()
     for i, ((dataset, model), line) in enumerate(part.groupby(["dataset", "model"], sort=False)):
-        axes.plot([position[r] for r in line["started"]], line["value"], marker="o", ms=3, lw=1,
-                  color=PALETTE[i % len(PALETTE)], label=f"{dataset} / {model}")
+        axes.plot(
+            [position[r] for r in line["started"]],
+            line["value"],
+            marker="o",
+            ms=3,
+            lw=1,
+            color=PALETTE[i % len(PALETTE)],
+            label=f"{dataset} / {model}",
+        )
     if metric.endswith("_seconds"):
         axes.set_yscale("log")
     axes.set_xticks(range(len(runs)), [str(r)[:16] for r in runs], rotation=30, ha="right", fontsize=6)
@@ -91,8 +128,12 @@ def render_page(history: pd.DataFrame, metrics: tuple[str, ...]) -> str:
     unknown = [m for m in metrics if m not in known]
     if unknown:
         raise BenchInputError(f"--metrics: no history of {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
-    runs = history.drop_duplicates("started")[["started", "commit", "dirty", "suite", "cpu", "torch", "sklearn", "statsmodels"]]
+    runs = history.drop_duplicates("started")[
+        ["started", "commit", "dirty", "suite", "cpu", "torch", "sklearn", "statsmodels"]
+    ]
     body = "".join(f"<h2>{html.escape(m)}</h2>{image(trend_png(history, m), m)}" for m in metrics)
-    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>logitbench history</title>"
-            f"<style>{CSS}</style></head><body><main><h1>logitbench history</h1>"
-            f"<p class=meta>{len(runs)} runs.</p>{table(runs, verdict_column=None)}{body}</main></body></html>\n")
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>logitbench history</title>"
+        f"<style>{CSS}</style></head><body><main><h1>logitbench history</h1>"
+        f"<p class=meta>{len(runs)} runs.</p>{table(runs, verdict_column=None)}{body}</main></body></html>\n"
+    )

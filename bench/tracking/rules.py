@@ -16,10 +16,22 @@ QUANTITIES = {
     "agreement": ("coef", "logit", "proba", "loglik", "std_error", "ame", "ame_std_error"),
     "coefficients": ("estimate",),
     "metrics": (
-        "log_loss", "brier", "accuracy", "roc_auc", "ece", "ece_temperature_scaled", "cox_slope",
-        "cox_intercept", "calibration_in_the_large", "temperature", "log_loss_temperature_scaled",
-        "log_loss_gap_to_bayes", "logit_rmse_vs_truth", "coef_max_abs_error_vs_truth",
-        "train_images_per_second", "inference_images_per_second",
+        "log_loss",
+        "brier",
+        "accuracy",
+        "roc_auc",
+        "ece",
+        "ece_temperature_scaled",
+        "cox_slope",
+        "cox_intercept",
+        "calibration_in_the_large",
+        "temperature",
+        "log_loss_temperature_scaled",
+        "log_loss_gap_to_bayes",
+        "logit_rmse_vs_truth",
+        "coef_max_abs_error_vs_truth",
+        "train_images_per_second",
+        "inference_images_per_second",
     ),
     "fits": ("fit_seconds", "predict_seconds", "loglik"),
 }
@@ -34,8 +46,13 @@ class Rule:
     floor_seconds: float = 0.0
 
     def describe(self) -> str:
-        text = {"max": "<=", "drift": "moves <=", "lower_is_better": "rises <=",
-                "higher_is_better": "falls <=", "ratio": "grows x<="}[self.direction]
+        text = {
+            "max": "<=",
+            "drift": "moves <=",
+            "lower_is_better": "rises <=",
+            "higher_is_better": "falls <=",
+            "ratio": "grows x<=",
+        }[self.direction]
         return f"{text} {self.threshold:g}"
 
 
@@ -68,7 +85,12 @@ def load_rules(path: Path = DEFAULT_RULES) -> list[Rule]:
                     f"{where}: [{name}] direction {direction!r} is unknown; expected one of {', '.join(DIRECTIONS)}"
                 )
             threshold = spec.get("threshold")
-            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold) or threshold < 0:
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, (int, float))
+                or not math.isfinite(threshold)
+                or threshold < 0
+            ):
                 raise BenchInputError(f"{where}: [{name}] threshold must be a number >= 0, got {threshold!r}")
             floor = spec.get("floor_seconds", 0.0)
             if isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0:

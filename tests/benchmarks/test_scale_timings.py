@@ -30,10 +30,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bench import datasets
-from bench.runner import memory
 from bench.config import RunConfig
 from bench.models import create
 from bench.models.sklearn_logit import SklearnLogit
+from bench.runner import memory
 
 SCALE = ("synthetic_tall", "synthetic_wide")
 TIME_TARGETS = {"synthetic_tall": 0.35, "synthetic_wide": 0.8}  # torch / sklearn lbfgs fit time
@@ -84,19 +84,21 @@ def test_torch_vs_sklearn_lbfgs_fit_time(benchmark, scale_data, dataset_name):
         optimum = (theta - torch.cholesky_solve(gradient[:, None], torch.linalg.cholesky(hessian))[:, 0]).numpy()
 
     ratio = min(torch_seconds) / min(sklearn_seconds)
-    benchmark.extra_info.update({
-        "shape": list(dataset.X_train.shape),
-        "torch_solver": torch_model.result().solver,
-        "torch_seconds_min": min(torch_seconds),
-        "sklearn_lbfgs_seconds_min": min(sklearn_seconds),
-        "ratio_torch_to_sklearn_lbfgs": ratio,
-        "ratio_median_of_rounds": statistics.median(t / s for t, s in zip(torch_seconds, sklearn_seconds)),
-        "ratio_target": TIME_TARGETS[dataset_name],
-        "ratio_target_met": ratio <= TIME_TARGETS[dataset_name],
-        "torch_distance_to_optimum": float(np.abs(torch_estimates - optimum).max()),
-        "sklearn_lbfgs_distance_to_optimum": float(np.abs(sklearn_estimates - optimum).max()),
-        "torch_minus_sklearn_lbfgs": float(np.abs(torch_estimates - sklearn_estimates).max()),
-    })
+    benchmark.extra_info.update(
+        {
+            "shape": list(dataset.X_train.shape),
+            "torch_solver": torch_model.result().solver,
+            "torch_seconds_min": min(torch_seconds),
+            "sklearn_lbfgs_seconds_min": min(sklearn_seconds),
+            "ratio_torch_to_sklearn_lbfgs": ratio,
+            "ratio_median_of_rounds": statistics.median(t / s for t, s in zip(torch_seconds, sklearn_seconds)),
+            "ratio_target": TIME_TARGETS[dataset_name],
+            "ratio_target_met": ratio <= TIME_TARGETS[dataset_name],
+            "torch_distance_to_optimum": float(np.abs(torch_estimates - optimum).max()),
+            "sklearn_lbfgs_distance_to_optimum": float(np.abs(sklearn_estimates - optimum).max()),
+            "torch_minus_sklearn_lbfgs": float(np.abs(torch_estimates - sklearn_estimates).max()),
+        }
+    )
     # "at the same optimum": a ratio is only meaningful if both fits reached it
     assert np.abs(torch_estimates - optimum).max() <= 1e-6
     assert np.abs(torch_estimates - sklearn_estimates).max() <= 1e-6
@@ -120,13 +122,15 @@ def test_peak_extra_memory(benchmark, scale_data, dataset_name, model_name):
     benchmark.pedantic(prepare_and_fit, rounds=1, iterations=1)
     ratio = measured["bytes"] / memory.data_bytes(dataset)
     model.predict()
-    benchmark.extra_info.update({
-        "solver": model.result().solver,
-        "peak_extra_bytes": measured["bytes"],
-        "bytes_of_X": memory.data_bytes(dataset),
-        "peak_extra_over_bytes_of_X": ratio,
-    })
-    del model
+    benchmark.extra_info.update(
+        {
+            "solver": model.result().solver,
+            "peak_extra_bytes": measured["bytes"],
+            "bytes_of_X": memory.data_bytes(dataset),
+            "peak_extra_over_bytes_of_X": ratio,
+        }
+    )
+    model = None  # frees the fitted model before the next parametrisation
     gc.collect()
     if model_name == "torch_linear":
         benchmark.extra_info["target"] = MEMORY_TARGET

@@ -37,9 +37,21 @@ def _synthetic(n: int, p: int):
     X = rng.standard_normal((n, p))
     coef = rng.normal(0.0, 1.0 / np.sqrt(p), size=p)
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(X @ coef)))).astype(np.float64)
-    return build(name=f"bench_{n}x{p}", description="timing data", source="synthetic", X=X, y=y,
-                 feature_names=tuple(f"x{j}" for j in range(p)), split="holdout", test_fraction=0.2,
-                 standardize=False, penalty="l2", C=1.0, seed=0, where="benchmark")
+    return build(
+        name=f"bench_{n}x{p}",
+        description="timing data",
+        source="synthetic",
+        X=X,
+        y=y,
+        feature_names=tuple(f"x{j}" for j in range(p)),
+        split="holdout",
+        test_fraction=0.2,
+        standardize=False,
+        penalty="l2",
+        C=1.0,
+        seed=0,
+        where="benchmark",
+    )
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
@@ -62,10 +74,23 @@ def _images(n: int = 2 * BATCH):
     images = generator.integers(0, 256, size=(n, 3, 200, 200), dtype=np.uint8)
     y = np.tile([0.0, 1.0], n // 2)
     X = images.reshape(n, 3, -1).mean(axis=2) / 255.0
-    return build(name="bench_images", description="timing images", source="synthetic", X=X, y=y,
-                 feature_names=("red", "green", "blue"), split="holdout", test_fraction=0.5,
-                 standardize=False, penalty="l2", C=1.0, seed=0, images=images,
-                 cnn={"batch_size": BATCH}, where="benchmark")
+    return build(
+        name="bench_images",
+        description="timing images",
+        source="synthetic",
+        X=X,
+        y=y,
+        feature_names=("red", "green", "blue"),
+        split="holdout",
+        test_fraction=0.5,
+        standardize=False,
+        penalty="l2",
+        C=1.0,
+        seed=0,
+        images=images,
+        cnn={"batch_size": BATCH},
+        where="benchmark",
+    )
 
 
 @pytest.fixture(scope="module", params=THREADS, ids=lambda t: f"{t}thread")
@@ -127,9 +152,11 @@ def test_cnn_train_step(benchmark, cnn, path):
 def test_cnn_inference(benchmark, cnn, path):
     model, plain, images, images_nchw, _, threads = cnn
     if path == "fast":  # what the model's inference_images_per_second times, on one batch
+
         def infer():
             model._evaluate(images)
     else:
+
         def infer():
             with torch.no_grad():
                 plain(images_nchw.float().div_(255.0))
@@ -143,9 +170,11 @@ def test_cnn_inference(benchmark, cnn, path):
 # of the address space a process leaves at exec into its ru_maxrss: a child started straight
 # from this pytest process would report this process's peak (3.9 GB after the scale
 # benchmarks), so this small interpreter starts the run and reads its figure.
-PEAK_RSS_OF = ("import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
-               "_, status, usage = os.wait4(child.pid, 0); child.returncode = os.waitstatus_to_exitcode(status); "
-               "print(usage.ru_maxrss); sys.exit(child.returncode)")
+PEAK_RSS_OF = (
+    "import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "_, status, usage = os.wait4(child.pid, 0); child.returncode = os.waitstatus_to_exitcode(status); "
+    "print(usage.ru_maxrss); sys.exit(child.returncode)"
+)
 
 
 def test_cnn_run_peak_memory(benchmark):
@@ -154,9 +183,29 @@ def test_cnn_run_peak_memory(benchmark):
 
     def run():
         done = subprocess.run(
-            [sys.executable, "-c", PEAK_RSS_OF, sys.executable, "-m", "bench", "run", "--datasets", "digits",
-             "--models", "torch_cnn", "--epochs", "1", "--repeats", "1", "--out", "/tmp/logitbench-bench-memory", "-q"],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-c",
+                PEAK_RSS_OF,
+                sys.executable,
+                "-m",
+                "bench",
+                "run",
+                "--datasets",
+                "digits",
+                "--models",
+                "torch_cnn",
+                "--epochs",
+                "1",
+                "--repeats",
+                "1",
+                "--out",
+                "/tmp/logitbench-bench-memory",
+                "-q",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         measured["kib"] = int(done.stdout.split()[-1])  # KiB on Linux
 

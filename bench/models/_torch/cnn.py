@@ -105,11 +105,21 @@ def shape_trace(net: Net | None = None) -> list[tuple[str, tuple[int, ...], int]
     rows = [("input", INPUT_SHAPE, 0)]
     x = torch.zeros(1, *INPUT_SHAPE)
     steps = [
-        ("conv1", net.conv1), ("relu", F.relu), ("pool", net.pool),
-        ("conv2", net.conv2), ("relu", F.relu), ("pool", net.pool),
-        ("conv3", net.conv3), ("relu", F.relu), ("pool", net.pool),
+        ("conv1", net.conv1),
+        ("relu", F.relu),
+        ("pool", net.pool),
+        ("conv2", net.conv2),
+        ("relu", F.relu),
+        ("pool", net.pool),
+        ("conv3", net.conv3),
+        ("relu", F.relu),
+        ("pool", net.pool),
         ("flatten", lambda t: torch.flatten(t, 1)),
-        ("fc1", net.fc1), ("relu", F.relu), ("fc2", net.fc2), ("relu", F.relu), ("fc3 (logits)", net.fc3),
+        ("fc1", net.fc1),
+        ("relu", F.relu),
+        ("fc2", net.fc2),
+        ("relu", F.relu),
+        ("fc3 (logits)", net.fc3),
     ]
     with torch.no_grad():
         for name, layer in steps:
@@ -129,7 +139,8 @@ def format_shape_trace() -> str:
         f"{'total':<14} {'':<18} {total:>10,}",
         "",
         "spatial size: " + " -> ".join(str(s) for s in _dedupe(spatial)),
-        "the seed's comment says " + " -> ".join(map(str, SEED_COMMENT_SIZES))
+        "the seed's comment says "
+        + " -> ".join(map(str, SEED_COMMENT_SIZES))
         + ": wrong; unpadded 5x5 convolutions lose 4 pixels each, so the flatten is 32 x 21 x 21 = 14112.",
     ]
     return "\n".join(lines)

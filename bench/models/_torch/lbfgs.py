@@ -64,6 +64,7 @@ def _line_search(z, zd, y, w, dw, lam: float, n: int, slope0: float) -> float:
     Newton steps on phi' from t = 1, kept inside the bracket [low, high] once phi' has
     changed sign (bisection when a step would leave it), until |phi'(t)| <= 1e-6 |phi'(0)|.
     """
+
     def derivatives(t: float) -> tuple[float, float]:
         prob = torch.sigmoid(z + t * zd)  # (n,)
         first = float((prob - y) @ zd) / n + lam * float((w + t * dw) @ dw)
@@ -90,8 +91,9 @@ def _line_search(z, zd, y, w, dw, lam: float, n: int, slope0: float) -> float:
     return t
 
 
-def minimize(module, X: torch.Tensor, y: torch.Tensor, lam: float, *, max_iter: int = 500,
-             grad_tol: float = 1e-8) -> LbfgsOutcome:
+def minimize(
+    module, X: torch.Tensor, y: torch.Tensor, lam: float, *, max_iter: int = 500, grad_tol: float = 1e-8
+) -> LbfgsOutcome:
     """Fit ``module`` (nn.Linear(p, 1), float64) in place from zero.
 
     X : (n, p) float64, never copied; y : (n,) float64 of 0 / 1.

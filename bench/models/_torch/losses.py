@@ -31,15 +31,25 @@ def loss_equivalence(logits, y) -> list[dict]:
     reference = F.cross_entropy(z, target)
     values = {
         "CrossEntropyLoss(z)": (reference, True, "softmax + log + NLL in one call"),
-        "NLLLoss(log_softmax(z))": (F.nll_loss(F.log_softmax(z, dim=1), target), True, "what CrossEntropyLoss computes"),
+        "NLLLoss(log_softmax(z))": (
+            F.nll_loss(F.log_softmax(z, dim=1), target),
+            True,
+            "what CrossEntropyLoss computes",
+        ),
         "BCEWithLogitsLoss(z1 - z0)": (
-            F.binary_cross_entropy_with_logits(z[:, 1] - z[:, 0], target.to(torch.float32)), True,
+            F.binary_cross_entropy_with_logits(z[:, 1] - z[:, 0], target.to(torch.float32)),
+            True,
             "softmax of two logits = sigmoid of their difference",
         ),
         "NLLLoss(softmax(z))": (F.nll_loss(F.softmax(z, dim=1), target), False, WHY_WRONG),
     }
     return [
-        {"loss": name, "value": float(v), "abs_diff_vs_cross_entropy": abs(float(v) - float(reference)),
-         "equivalent": ok, "note": note}
+        {
+            "loss": name,
+            "value": float(v),
+            "abs_diff_vs_cross_entropy": abs(float(v) - float(reference)),
+            "equivalent": ok,
+            "note": note,
+        }
         for name, (v, ok, note) in values.items()
     ]

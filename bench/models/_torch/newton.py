@@ -57,8 +57,9 @@ def _solve(H: torch.Tensor, g: torch.Tensor, singular_ok: bool) -> torch.Tensor:
     return vectors[:, keep] @ ((vectors[:, keep].T @ g) / values[keep])
 
 
-def minimize(objective, params, hessian, *, max_iter: int = 100, decrement_tol: float = 1e-20,
-             singular_ok: bool = False) -> NewtonOutcome:
+def minimize(
+    objective, params, hessian, *, max_iter: int = 100, decrement_tol: float = 1e-20, singular_ok: bool = False
+) -> NewtonOutcome:
     """Minimise ``objective()`` over ``params`` (updated in place) by damped Newton."""
     for n_iter in range(1, max_iter + 1):
         loss = objective()
@@ -67,7 +68,8 @@ def minimize(objective, params, hessian, *, max_iter: int = 100, decrement_tol: 
             step = _solve(hessian(), g, singular_ok)
         except torch.linalg.LinAlgError:
             return NewtonOutcome(
-                n_iter, False,
+                n_iter,
+                False,
                 "Hessian not positive definite: the data may be separated (the MLE does not exist); try --penalty l2",
             )
         decrement = float(g @ step)
@@ -123,8 +125,9 @@ def add_gram(H: torch.Tensor, X: torch.Tensor, s: torch.Tensor) -> None:
         H.addmm_(rows.T, rows)
 
 
-def minimize_evaluated(evaluate, theta: torch.Tensor, *, quasi_newton: bool, max_iter: int = 100,
-                       decrement_tol: float = 1e-14):
+def minimize_evaluated(
+    evaluate, theta: torch.Tensor, *, quasi_newton: bool, max_iter: int = 100, decrement_tol: float = 1e-14
+):
     """Damped Newton on a flat parameter vector, for data read in passes.
 
     ``evaluate(theta, with_hessian, with_loss) -> (loss or None, gradient, Hessian or None)``:
@@ -157,7 +160,8 @@ def minimize_evaluated(evaluate, theta: torch.Tensor, *, quasi_newton: bool, max
             factor = torch.linalg.cholesky(H)
         except torch.linalg.LinAlgError:
             return theta, NewtonOutcome(
-                n_iter, False,
+                n_iter,
+                False,
                 "Hessian not positive definite: the data may be separated (the MLE does not exist); try --penalty l2",
             )
         step = _cholesky_apply(factor, g)

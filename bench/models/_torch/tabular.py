@@ -42,7 +42,9 @@ class TorchTabular(Model):
         self.torch, self.dataset = torch, dataset
         self.device = torch.device(config.device)
         self.X_train = tensor_view(dataset.X_train, torch, self.device)  # (n, p), the Dataset's memory
-        self.y_train = torch.tensor(dataset.y_train, dtype=getattr(torch, self.label_dtype_for(dataset)), device=self.device)  # (n,)
+        self.y_train = torch.tensor(
+            dataset.y_train, dtype=getattr(torch, self.label_dtype_for(dataset)), device=self.device
+        )  # (n,)
         self.X_test = tensor_view(dataset.X_test, torch, self.device)  # (m, p)
         with torch.random.fork_rng(devices=[]):  # the module's random init must not touch global state
             self.module = self.build_module(dataset.n_features)
