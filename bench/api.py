@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import datasets, models
 from bench.config import TOLERANCES, RunConfig
 from bench.errors import BenchInputError
 from bench.report.writer import write_report
-from bench.runner import provenance, run_grid
-from bench.runner.cellstore import CellStore
-from bench.runner.progress import Progress
-from bench.tables import frames, metrics
 from bench.tables import results as tables
+
+# ``load`` and ``Results.save`` need only the tables and the report writer (pandas): ``bench
+# compare`` stays light. ``run`` imports the fitting side (datasets, models, runner: scipy,
+# statsmodels, torch) when it is called.
 
 
 class Results(tables.Results):
@@ -29,8 +28,10 @@ def load(directory: str | Path) -> Results:
     return tables.load(directory, cls=Results)
 
 
-def load_datasets(config: RunConfig) -> list[datasets.Dataset]:
-    """Every dataset of the run, loaded and validated before anything runs."""
+def load_datasets(config: RunConfig) -> list:
+    """Every dataset of the run (``bench.datasets.Dataset``), loaded and validated before anything runs."""
+    from bench import datasets
+
     loaded = [datasets.load(name, seed=config.seed) for name in config.dataset_names]
     if config.csv is not None:
         loaded.append(
@@ -57,6 +58,12 @@ def run(
     ``checkpoint``: the report directory-to-be; finished cells are saved beside it as
     they finish (``bench.cellstore``), and with ``resume`` cells saved there are reused.
     """
+    from bench import models
+    from bench.runner import provenance, run_grid
+    from bench.runner.cellstore import CellStore
+    from bench.runner.progress import Progress
+    from bench.tables import frames, metrics
+
     config = config or RunConfig()
     for name in config.model_names:
         models.model_class(name)  # unknown names fail before any data is loaded
