@@ -17,45 +17,20 @@ from bench.report.blocks import Code, Figure, Heading, Section, Table, Text
 from bench.tables.schema import TRUTH
 from bench.tables.verdicts import LOSS_TOLERANCE, agreement_with_verdict, losses_with_verdict
 
-CORE_METRICS = ["log_loss", "brier", "accuracy", "roc_auc", "fit_seconds_median", "predict_seconds_median"]
-TRUTH_METRICS = [
-    "log_loss",
-    "log_loss_gap_to_bayes",
-    "logit_rmse_vs_truth",
-    "coef_max_abs_error_vs_truth",
-    "bayes_log_loss",
-]
-CALIBRATION_METRICS = [
-    "log_loss",
-    "brier",
-    "ece",
-    "cox_slope",
-    "cox_intercept",
-    "calibration_in_the_large",
-    "temperature",
-    "ece_temperature_scaled",
-    "log_loss_temperature_scaled",
-]
-SPEED_METRICS = [
-    "train_images_per_second",
-    "inference_images_per_second",
-    "train_fraction_of_peak",
-    "inference_fraction_of_peak",
-    "matmul_peak_gflops",
-]
-FIT_COLUMNS = [
-    "dataset",
-    "model",
-    "status",
-    "solver",
-    "n_iter",
-    "converged",
-    "loglik",
-    "fit_seconds",
-    "predict_seconds",
-    "peak_extra_bytes",
-    "message",
-]
+# which metrics each section shows, in this order (names as in metrics.csv; columns as in fits.csv)
+CORE_METRICS = "log_loss brier accuracy roc_auc fit_seconds_median predict_seconds_median".split()
+TRUTH_METRICS = "log_loss log_loss_gap_to_bayes logit_rmse_vs_truth coef_max_abs_error_vs_truth bayes_log_loss".split()
+CALIBRATION_METRICS = (
+    "log_loss brier ece cox_slope cox_intercept calibration_in_the_large temperature ece_temperature_scaled "
+    "log_loss_temperature_scaled"
+).split()
+SPEED_METRICS = (
+    "train_images_per_second inference_images_per_second train_fraction_of_peak inference_fraction_of_peak "
+    "matmul_peak_gflops"
+).split()
+FIT_COLUMNS = (
+    "dataset model status solver n_iter converged loglik fit_seconds predict_seconds peak_extra_bytes message"
+).split()
 
 
 # --- helpers ------------------------------------------------------------------------------
