@@ -100,6 +100,8 @@ def run(
         "inexact": [f"{r.dataset}/{r.model}" for r in results if not r.exact],
         # what a model says about its own structure (the CNN: its layer-by-layer shape trace)
         "architectures": {r.model: r.extra["architecture"] for r in results if "architecture" in r.extra},
+        # how each trained network was trained: settings, rows, statistics, the kept epoch and why
+        "training": {f"{r.dataset}/{r.model}": r.extra["training"] for r in results if "training" in r.extra},
     }
     return Results(
         fits=fits,
@@ -110,5 +112,6 @@ def run(
         calibration=metrics.calibration_frame(results, by_name, config.seed),
         losses=frames.losses_frame(results),
         effects=effects,
+        training=frames.training_frame(results),
         run_info=run_info,
     )

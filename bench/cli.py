@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.config import SUITES, RunConfig
+from bench.config import SUITES, RunConfig, parse_cnn_settings
 from bench.errors import BenchInputError
 
 
@@ -56,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--C", type=_positive_float, help="inverse L2 strength, scikit-learn's convention")
     run.add_argument("--repeats", type=int, help="timed repeats per fit (default: the suite's)")
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
-    run.add_argument("--epochs", type=int, help="CNN training epochs (default: the suite's, else the dataset card's)")
+    run.add_argument("--epochs", type=int, help="CNN training epochs at most (default: the suite's, else the card's)")
+    run.add_argument(
+        "--cnn",
+        metavar="KEY=VALUE,...",
+        help="CNN training settings: lr, weight_decay, batch_size, warmup, validation_fraction, patience, epochs "
+        "(e.g. lr=0.003,patience=6; beats the suite and the card)",
+    )
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
     run.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (joblib); workers x threads <= cores")
     run.add_argument(
@@ -143,6 +149,7 @@ def cmd_run(args) -> int:
             threads=args.threads,
             device=args.device,
             epochs=args.epochs,
+            cnn=parse_cnn_settings(args.cnn) if args.cnn else (),
             jobs=args.jobs,
             scheduler=args.scheduler,
             cell_timeout=args.cell_timeout,

@@ -218,7 +218,9 @@ def test_cnn_result(tiny, trained):
     assert trained.test_logits.shape == (n_test, 1)
     # the result's probabilities are sigmoid(z1 - z0); scipy's expit is the reference
     np.testing.assert_allclose(trained.test_proba, expit(trained.test_logits), rtol=0, atol=1e-12)
-    assert trained.extra["images_trained"] == tiny.n_train * 1  # one epoch
+    training = trained.extra["training"]
+    assert training["fitted_rows"] + training["validation_rows"] == tiny.n_train
+    assert trained.extra["images_trained"] == training["fitted_rows"] * 1  # one epoch of the fitted rows
     assert np.isfinite(trained.loglik)
 
 
@@ -290,6 +292,13 @@ def _plain_eager(model: TorchCNN) -> Net:
     return plain
 
 
+def _standardized(model, images):
+    """The recipe's input standardisation written plainly: (x - channel mean) / channel std, float32."""
+    mean = torch.tensor(model.channel_mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(model.channel_std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (images.float() - mean) / std
+
+
 def test_fast_path_matches_plain_eager_net(tiny):
     """Logits and one step's weight gradients of the model's path against Net on the same batch."""
     model = TorchCNN()
@@ -298,7 +307,7 @@ def test_fast_path_matches_plain_eager_net(tiny):
     images = model.images_train[:10]  # uint8 (10, 3, 200, 200)
     x = model._batch(images, slice(None))
     assert x.is_contiguous(memory_format=torch.channels_last)
-    x_plain = images.contiguous().float() / 255.0  # the seed's conversion, NCHW (the model stores channels-last)
+    x_plain = x.contiguous()  # the same numbers in the seed's NCHW layout (the model stores channels-last)
     assert x_plain.is_contiguous()
     y = model.y_train[:10]
     with torch.no_grad():
@@ -322,7 +331,8 @@ def test_trained_logits_match_plain_eager_net(tiny):
     model.fit()
     model.predict()
     with torch.no_grad():
-        plain_logits = _plain_eager(model)(model.images_test.contiguous().float() / 255.0)  # NCHW; (n_test, 2)
+        test_images = model._batch(model.images_test, slice(None)).contiguous()  # the model's input, NCHW
+        plain_logits = _plain_eager(model)(test_images)  # (n_test, 2)
     assert _max_abs_rel(torch.from_numpy(model.test_logits2), plain_logits) <= FAST_PATH_RTOL
 
 
@@ -336,7 +346,7 @@ def test_training_steps_do_not_fault_freed_memory_back_in(net):
     fast = copy.deepcopy(net).to(memory_format=torch.channels_last)
     x = torch.rand(32, 3, 200, 200, generator=generator).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 2, (32,), generator=generator)
-    optimizer = torch.optim.SGD(fast.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)  # as torch_cnn
+    optimizer = torch.optim.AdamW(fast.parameters(), lr=1e-3, weight_decay=1e-4)  # as the training recipe
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -372,7 +382,6 @@ def test_prepare_and_fit_leave_the_global_rng_alone_and_images_uint8(tiny):
     assert model.images_train.shape == (tiny.n_train, 3, 200, 200)
     batch = model._batch(model.images_train, slice(0, 4))
     assert batch.dtype == torch.float32 and batch.shape == (4, 3, 200, 200)
-    assert float(batch.min()) >= 0.0 and float(batch.max()) <= 1.0
-    # channels-last like the network; the same numbers as the seed's .float() / 255
+    # channels-last like the network; the numbers of (x - mean) / std written out plainly
     assert batch.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(batch, model.images_train[:4].float() / 255.0)
+    torch.testing.assert_close(batch, _standardized(model, model.images_train[:4]), rtol=1e-6, atol=1e-6)

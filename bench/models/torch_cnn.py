@@ -7,11 +7,19 @@ on which the linear models run, and fc3 is reported twice as a logistic regressi
 those features: as trained (``torch_cnn_fc3``) and refit alone to convergence in float64
 with the linear models' objective (``torch_cnn_fc3_refit``, see ``torch_softmax2``).
 
-Training is deterministic on CPU for a given seed and thread count: the initial weights
-come from a seed set inside ``torch.random.fork_rng`` (no global state leaks), batches
-are shuffled by a ``torch.Generator``. Images stay uint8 and become float one batch at a
-time. SGD with momentum; settings from the dataset card's [cnn] table, the suite, or
-``--epochs``.
+Training follows ``_torch/recipe.py``: inputs standardised with the fitted rows' channel
+statistics, AdamW with a one-cycle schedule, a stratified validation share of the training
+rows, and the epoch with the lowest validation log loss kept (early stopping). Settings:
+``bench.config.CNN_SETTINGS``, then the dataset card's [cnn] table, the suite, ``--epochs``
+and ``--cnn``. Deterministic on CPU for a given seed and thread count: the initial weights
+come from a seed set inside ``torch.random.fork_rng`` (no global state leaks), batches are
+shuffled by a ``torch.Generator``. Images stay uint8 and become float one batch at a time.
+
+Weight decay and the last-layer refit: AdamW's decay multiplies every weight by
+(1 - lr_t * weight_decay) each step, apart from the gradient; it is not an L2 term of a
+loss, and its strength depends on the schedule. ``torch_cnn_fc3_refit`` does not inherit it:
+it refits fc3 alone, in float64, on the trained features, with the dataset's own L2
+(lambda = 1/(C n), the linear models' objective), so that it can agree with them exactly.
 
 Speed on CPU (batch 32, one thread, each measured side by side with the plain eager loop
 in one process; the logits agree with ``Net`` to float32 rounding, ~2e-7 relative):
@@ -36,10 +44,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from bench.config import CNN_SETTINGS
 from bench.models._torch.losses import loss_equivalence
 from bench.models.base import FitResult, Model
 
-DEFAULTS = {"epochs": 8, "batch_size": 32, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
+DEFAULTS = {name: default for name, (default, _, _) in CNN_SETTINGS.items()}
 EVAL_BATCH = 32  # the batch at which inference_images_per_second is defined (the speed issue)
 TRAIN_FLOPS_PER_FORWARD = 3  # forward, gradient of the inputs, gradient of the weights (cnn.forward_flops)
 # glibc's mallopt parameters (malloc.h) and the values _retain_freed_memory sets
@@ -71,7 +80,7 @@ def _channels_last_copy(torch, images: np.ndarray):
 
 class TorchCNN(Model):
     name = "torch_cnn"
-    description = "the seed CNN (3x200x200 -> conv 6/16/32 -> fc 120/84/2), CrossEntropyLoss, SGD"
+    description = "the seed CNN (3x200x200 -> conv 6/16/32 -> fc 120/84/2), CrossEntropyLoss, AdamW, early stopping"
     exact = False  # a stochastic fit of a non-convex model: compared, not expected to agree
     max_repeats = 1  # one training run is the measurement
     warm_up_fit = False  # prepare() warms up with one step on a throw-away copy instead
@@ -84,6 +93,7 @@ class TorchCNN(Model):
     def prepare(self, dataset, config) -> None:
         import torch
 
+        from bench.models._torch import recipe
         from bench.models._torch.cnn import Net, forward_flops
 
         torch.set_num_threads(config.threads)
@@ -102,16 +112,23 @@ class TorchCNN(Model):
         # uint8 copies (the Dataset's arrays are read-only); (n, 3, 200, 200), stored channels-last
         self.images_train = _channels_last_copy(torch, dataset.images_train)
         self.images_test = _channels_last_copy(torch, dataset.images_test)
-        self.y_train = torch.tensor(dataset.y_train, dtype=torch.int64)
+        self.y_train = torch.tensor(dataset.y_train, dtype=torch.int64).to(self.device)
+        # validation rows from the training rows only; statistics from the fitted rows only
+        labels = dataset.y_train.astype(np.int64)
+        self.val_rows = recipe.validation_rows(labels, self.settings["validation_fraction"], config.seed)
+        self.fit_rows = np.setdiff1d(np.arange(labels.size), self.val_rows)
+        self.channel_mean, self.channel_std = recipe.channel_statistics(dataset.images_train[self.fit_rows])
+        self.standardize = recipe.Standardize(self.channel_mean, self.channel_std, self.device)
         self._warm_up()
 
     def _batch(self, images, index):
-        """uint8 (B, 3, 200, 200) -> float32 in [0, 1], channels-last, on the device; one batch only.
+        """uint8 (B, 3, 200, 200) -> float32 standardised with the training channel statistics,
+        channels-last, on the device; one batch only.
 
         The images are stored channels-last, so the batch converts without a transpose (5.3 ms
         per batch of 32 against 9.8 ms converting and transposing in one pass, one thread).
         """
-        return images[index].to(self.device, non_blocking=True).float().div_(255.0)
+        return self.standardize(images[index])
 
     def _logits(self, net, x):
         """(B, 3, 200, 200) -> (B, K) logits: ``net(x)``, computed by ``cnn.features_pool_first``."""
@@ -123,9 +140,9 @@ class TorchCNN(Model):
         """One optimiser step and one inference on a copy: the first step imports torch._dynamo (~1 s)."""
         torch = self.torch
         net = copy.deepcopy(self.net)
-        optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=0.0)
         x = self._batch(self.images_train, slice(0, 2))  # (2, 3, 200, 200)
-        loss = torch.nn.functional.cross_entropy(self._logits(net, x), self.y_train[:2].to(self.device))
+        loss = torch.nn.functional.cross_entropy(self._logits(net, x), self.y_train[:2])
         loss.backward()
         optimizer.step()
         with torch.no_grad():
@@ -136,37 +153,29 @@ class TorchCNN(Model):
             self.torch.cuda.synchronize()
 
     def fit(self) -> None:
-        torch, s = self.torch, self.settings
-        self.net.load_state_dict(self.initial_state)
-        self.net.train()
-        generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.SGD(
-            self.net.parameters(), lr=s["lr"], momentum=s["momentum"], weight_decay=s["weight_decay"]
-        )
-        loss_fn = torch.nn.CrossEntropyLoss()
-        n = self.images_train.shape[0]
-        self.epoch_losses, self.epoch_seconds = [], []
-        for _ in range(s["epochs"]):
-            epoch_start = time.perf_counter()
-            order = torch.randperm(n, generator=generator)
-            total = 0.0
-            for start in range(0, n, s["batch_size"]):
-                index = order[start : start + s["batch_size"]]
-                x = self._batch(self.images_train, index)  # (B, 3, 200, 200)
-                y = self.y_train[index].to(self.device)  # (B,)
-                loss = self._train_step(optimizer, loss_fn, x, y)
-                total += float(loss.detach()) * len(index)  # float() waits for any device
-            self.epoch_losses.append(total / n)
-            self.epoch_seconds.append(time.perf_counter() - epoch_start)
-        self.images_trained = n * s["epochs"]
+        from bench.models._torch import recipe
 
-    def _train_step(self, optimizer, loss_fn, x, y):
-        """One SGD step on a batch x (B, 3, 200, 200), y (B,); returns the loss (a 0-d tensor)."""
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(self._logits(self.net, x), y)  # logits (B, K) -> scalar
-        loss.backward()
-        optimizer.step()
-        return loss
+        self.net.load_state_dict(self.initial_state)
+        self.curve = recipe.train(
+            self.net,
+            self._logits,
+            lambda rows: self._batch(self.images_train, rows),
+            self.y_train,
+            self.fit_rows,
+            self.val_rows,
+            self.settings,
+            self.seed,
+            EVAL_BATCH,
+        )
+        self.images_trained = self.curve.images_trained
+
+    def describe_training(self) -> str:
+        s = self.settings
+        return (
+            f"AdamW, one-cycle lr up to {s['lr']:g} ({s['warmup']:.0%} warm-up), weight decay {s['weight_decay']:g}, "
+            f"batch {s['batch_size']}; epoch {self.curve.chosen_epoch} of {self.curve.epochs_trained} trained "
+            f"(at most {s['epochs']}) kept by validation log loss"
+        )
 
     def _evaluate(self, images):
         """Logits (n, K) float32 and features (n, 84), in batches, no gradients."""
@@ -199,20 +208,33 @@ class TorchCNN(Model):
             ds,
             test_logits=contrasts(self.test_logits2),
             train_logits=contrasts(train_logits2),
-            n_iter=self.settings["epochs"],
+            n_iter=self.curve.epochs_trained,
             converged=None,
-            solver=f"SGD lr {self.settings['lr']:g} momentum {self.settings['momentum']:g} "
-            f"weight decay {self.settings['weight_decay']:g}, {self.settings['epochs']} epochs, "
-            f"batch {self.settings['batch_size']}",
+            solver=self.describe_training(),
             exact=False,
         )
         inference_rate = self.images_test.shape[0] / inference_seconds  # images / second, batch EVAL_BATCH
         # the model's own clock around its epochs: the runner's fit_seconds (behind
         # train_images_per_second in bench.tables.metrics) also holds resetting the weights
-        train_rate = self.images_trained / sum(self.epoch_seconds)
+        train_rate = self.images_trained / self.curve.train_seconds
+        kept = {row["split"]: row for row in self.curve.rows if row["epoch"] == self.curve.chosen_epoch}
         result.extra["metrics"] = {
-            "final_epoch_train_loss": self.epoch_losses[-1],
+            "chosen_epoch": self.curve.chosen_epoch,
+            "epochs_trained": self.curve.epochs_trained,
+            "train_loss_at_chosen_epoch": kept["train"]["loss"],
+            "validation_log_loss": kept["validation"]["loss"],
             "inference_images_per_second": inference_rate,
+        }
+        result.extra["training_curve"] = self.curve.rows
+        result.extra["training"] = {
+            "settings": self.settings,
+            "fitted_rows": len(self.fit_rows),
+            "validation_rows": len(self.val_rows),
+            "channel_mean": self.channel_mean.tolist(),  # of the fitted rows, on the 0-255 scale
+            "channel_std": self.channel_std.tolist(),
+            "chosen_epoch": self.curve.chosen_epoch,
+            "epochs_trained": self.curve.epochs_trained,
+            "why": self.curve.reason,
         }
         # the FLOPs those rates represent: the runner divides them by the float32 matmul peak
         # it measures in this process, with this fit's threads (bench.runner.matmul_peak)
@@ -284,7 +306,7 @@ class TorchCNN(Model):
                 converged=outcome.converged if outcome else None,
                 solver=("fc3 refit by Newton, float64" + (", C' = C/2 on two logits" if features.is_binary else ""))
                 if refit
-                else "fc3 as trained by SGD (W_k - W_0)",
+                else "fc3 as trained (W_k - W_0)",
                 message=outcome.message if outcome else "",
                 exact=refit,
                 fit_seconds=seconds,

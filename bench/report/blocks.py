@@ -37,6 +37,7 @@ class Figure:
     draw: Callable[[], bytes | None]  # drawn only by the HTML renderer; None: nothing to draw
     alt: str
     title: str = ""  # a heading shown with the figure, and only when there is one
+    file: str = ""  # also written beside the report under this name, and shown in report.md from there
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,8 @@ def block(item) -> list[str]:
     if isinstance(item, Code):
         return ["```", item.text, "```", ""]
     if isinstance(item, Figure):
-        return ([f"### {escape(item.title)}", ""] if item.title else []) + [
-            f"*Figure in index.html: {escape(item.alt)}.*",
-            "",
-        ]
+        shown = f"![{escape(item.alt)}]({item.file})" if item.file else f"*Figure in index.html: {escape(item.alt)}.*"
+        return ([f"### {escape(item.title)}", ""] if item.title else []) + [shown, ""]
     if isinstance(item, Table):
         return [table(item.frame), ""]
     raise TypeError(f"no Markdown for {type(item).__name__}")

@@ -178,3 +178,28 @@ def runtime(fits: pd.DataFrame) -> bytes | None:
     axes.set_xlabel("seconds (minimum over repeats, log scale)", fontsize=7)
     axes.legend(fontsize=7)
     return to_png(figure)
+
+
+def learning_curve(training: pd.DataFrame, dataset: str, model: str, chosen_epoch: int | None) -> bytes | None:
+    """Log loss and accuracy per epoch, training and validation rows, the kept epoch marked."""
+    from matplotlib.ticker import MaxNLocator
+
+    part = training[(training["dataset"] == dataset) & (training["model"] == model)]
+    if part.empty:
+        return None
+    figure = new_figure(7.5, 2.6)
+    grid = figure.subplots(1, 2, squeeze=False)[0]
+    for axes, column, label in zip(grid, ("loss", "accuracy"), ("log loss", "accuracy")):
+        for split, color in (("train", PALETTE[0]), ("validation", PALETTE[1])):
+            rows = part[part["split"] == split]
+            axes.plot(rows["epoch"], rows[column], marker="o", ms=3, lw=1, color=color, label=split)
+        if chosen_epoch is not None:
+            axes.axvline(chosen_epoch, ls="--", color="0.3", lw=0.8, label=f"kept: epoch {chosen_epoch}")
+        axes.set_xlabel("epoch", fontsize=7)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_title(label, fontsize=8)
+        axes.tick_params(labelsize=6)
+    grid[0].set_yscale("log")
+    grid[1].legend(fontsize=6, loc="lower right")
+    figure.suptitle(f"{dataset} / {model}: learning curve", fontsize=9)
+    return to_png(figure)

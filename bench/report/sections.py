@@ -9,6 +9,8 @@ Text blocks may mark code with backticks; the renderers turn that into their own
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from bench.config import TOLERANCES
@@ -219,14 +221,53 @@ def cnn(results) -> list:
     trace = results.run_info.get("architectures", {}).get("torch_cnn")
     if trace:
         blocks += [Text("Layer by layer (`python -m bench shapes`):"), Code(trace)]
-    blocks += [
-        Text(f"{row.dataset}: {solvers.get(f'{row.dataset}/torch_cnn', '')}; trained in {row.fit_seconds:.1f} s.")
-        for row in trained.itertuples()
-    ]
-    speed = _wide_metrics(results.metrics, SPEED_METRICS[:4] + ["final_epoch_train_loss", "accuracy", "log_loss"])
+    blocks.append(
+        Text(
+            "Training: inputs standardised with the fitted rows' channel statistics; AdamW with a one-cycle "
+            "learning-rate schedule; a stratified validation share of the training rows (the test rows are never "
+            "used for a choice); the weights of the epoch with the lowest validation log loss are kept. Settings and "
+            "channel statistics are in `run.json` (`training`), every epoch in `training.csv`."
+        )
+    )
+    speed = _wide_metrics(
+        results.metrics,
+        ["chosen_epoch", "epochs_trained", "validation_log_loss", "accuracy", "log_loss", *SPEED_METRICS[:4]],
+    )
     if not speed.empty:
         blocks.append(Table(speed[speed["model"] == "torch_cnn"], verdict_column=None))
+    for row in trained.itertuples():
+        blocks += learning_curve(results, row.dataset, row.model, row.fit_seconds, solvers)
     return blocks
+
+
+def learning_curve(results, dataset: str, model: str, seconds: float, solvers: dict) -> list:
+    """One trained network's curve: how it was trained, the figure, the numbers; the kept epoch marked."""
+    training = results.run_info.get("training", {}).get(f"{dataset}/{model}", {})
+    part = results.training[(results.training["dataset"] == dataset) & (results.training["model"] == model)]
+    blocks = [
+        Heading(f"{dataset}: learning curve"),
+        Text(f"{solvers.get(f'{dataset}/{model}', '')}; trained in {seconds:.1f} s."),
+    ]
+    if training:
+        blocks.append(Text(f"Kept epoch {training.get('chosen_epoch')}: {training.get('why', '')}."))
+    if part.empty:
+        return blocks
+    chosen = training.get("chosen_epoch")
+    wide = part.pivot_table(index="epoch", columns="split", values=["loss", "accuracy"], sort=True)
+    wide.columns = [f"{split} {kind}" for kind, split in wide.columns]
+    order = ["train loss", "train accuracy", "validation loss", "validation accuracy"]
+    wide = wide[[c for c in order if c in wide.columns]].reset_index()
+    wide["kept"] = ["kept" if epoch == chosen else "" for epoch in wide["epoch"]]
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{dataset}-{model}")
+    return [
+        *blocks,
+        Figure(
+            lambda: plots.learning_curve(results.training, dataset, model, chosen),
+            f"learning curve of {model} on {dataset}",
+            file=f"learning-curve-{slug}.png",
+        ),
+        Table(wide, verdict_column=None, collapsed=True),
+    ]
 
 
 def last_layer(results, verdicts: pd.DataFrame) -> list:
@@ -240,10 +281,10 @@ def last_layer(results, verdicts: pd.DataFrame) -> list:
     return [
         Text(
             "fc3 maps the 84 features after fc2's ReLU to two logits: a logistic regression on learned features. "
-            "Below, those features (`h1..h84`) are a dataset of their own. `torch_cnn_fc3` is fc3 as SGD left "
+            "Below, those features (`h1..h84`) are a dataset of their own. `torch_cnn_fc3` is fc3 as training left "
             "it (w1 − w0, b1 − b0); `torch_cnn_fc3_refit` is fc3 refit alone to convergence in float64 with the "
             "linear models' objective (two logits with L2 on both rows at C′ = C/2 equal the binary fit at C). "
-            "The refit must agree with every linear model; the distance of fc3 as trained is what SGD left on "
+            "The refit must agree with every linear model; the distance of fc3 as trained is what training left on "
             "the table."
         ),
         *blocks,

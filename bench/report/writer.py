@@ -11,8 +11,10 @@ from pathlib import Path
 
 from bench.errors import BenchInputError
 from bench.files import replace_directory
+from bench.report.blocks import Figure
 from bench.report.html import render_html
 from bench.report.markdown import render_markdown
+from bench.report.sections import sections
 from bench.tables.schema import TABLES
 
 
@@ -24,6 +26,16 @@ def _write_files(results, directory: Path) -> None:
     (directory / "run.json").write_text(json.dumps(results.run_info, indent=2, default=str) + "\n", encoding="utf-8")
     (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
     (directory / "index.html").write_text(render_html(results), encoding="utf-8")
+    for figure in figure_files(results):  # the figures report.md shows (index.html inlines them)
+        png = figure.draw()
+        if png is not None:
+            (directory / figure.file).write_bytes(png)
+
+
+def figure_files(results) -> list[Figure]:
+    return [
+        block for section in sections(results) for block in section.blocks if isinstance(block, Figure) and block.file
+    ]
 
 
 def check_out(out: Path, option: str = "--out") -> None:

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-REPORT_FORMAT_VERSION = 3  # 2: coefficients gain z, p_value, ci_low, ci_high; effects.csv. 3: fits.peak_extra_bytes
+# 2: coefficients gain z, p_value, ci_low, ci_high; effects.csv. 3: fits.peak_extra_bytes. 4: training.csv
+REPORT_FORMAT_VERSION = 4
 PACKAGES = ("logitbench", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels", "torch", "threadpoolctl")
 ROOT = Path(__file__).resolve().parents[2]  # bench/runner/provenance.py -> the repository
 

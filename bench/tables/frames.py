@@ -32,6 +32,7 @@ from bench.tables.schema import (
     FITS_COLUMNS,
     LOSS_COLUMNS,
     PREDICTION_COLUMNS,
+    TRAINING_COLUMNS,
     TRUTH,
 )
 
@@ -200,6 +201,14 @@ def agreement_frame(
             rows += _pairwise(mine, ["class", "term"], "ame", "ame", dataset)
             rows += _pairwise(mine, ["class", "term"], "std_error", "ame_std_error", dataset)
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def training_frame(results: list[FitResult]) -> pd.DataFrame:
+    """The learning curve of every model that reported one (the CNN): loss and accuracy per epoch."""
+    rows = [
+        {"dataset": r.dataset, "model": r.model, **row} for r in results for row in r.extra.get("training_curve", [])
+    ]
+    return pd.DataFrame(rows, columns=TRAINING_COLUMNS).astype({"epoch": "int64"})
 
 
 def losses_frame(results: list[FitResult]) -> pd.DataFrame:

@@ -37,6 +37,7 @@ class Results:
     calibration: pd.DataFrame
     losses: pd.DataFrame
     effects: pd.DataFrame
+    training: pd.DataFrame
     run_info: dict = field(default_factory=dict)
 
     @property

@@ -42,6 +42,10 @@ TRUTH = "truth"  # pseudo-model holding a synthetic dataset's generating coeffic
 
 
 LOSS_COLUMNS = ["dataset", "model", "loss", "value", "abs_diff_vs_cross_entropy", "equivalent", "note"]
+# one row per (dataset, model, epoch, split): the CNN's learning curve; split is "train" (the
+# fitted rows, averaged over the epoch's batches) or "validation" (after the epoch); seconds
+# since training started
+TRAINING_COLUMNS = ["dataset", "model", "epoch", "split", "loss", "accuracy", "seconds"]
 CALIBRATION_COLUMNS = [
     "dataset",
     "model",
@@ -63,6 +67,7 @@ TABLES = {
     "calibration": CALIBRATION_COLUMNS,
     "losses": LOSS_COLUMNS,
     "effects": EFFECT_COLUMNS,
+    "training": TRAINING_COLUMNS,
 }
 
 
@@ -81,8 +86,10 @@ TEXT_COLUMNS = {
     "scaling",
     "loss",
     "note",
+    "split",
 }
 DTYPES = {
     "fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"},
     "losses": {"equivalent": "boolean"},
+    "training": {"epoch": "int64"},
 }

@@ -95,9 +95,15 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
         compared = verdicts[
             (verdicts["dataset"] == dataset) & (verdicts["verdict"] == "compared") & (verdicts["quantity"] == "logit")
         ]
+        trained = results.run_info.get("training", {})
         for model in dict.fromkeys(m for m in part["model"] if f"{dataset}/{m}" in inexact):
             mine = compared[(compared["model_a"] == model) | (compared["model_b"] == model)]
-            if len(mine):
+            if f"{dataset}/{model}" in trained and (part["model"] == model).any():
+                exact_ok = [m for m in part.loc[part["status"] == "ok", "model"] if f"{dataset}/{m}" not in inexact]
+                note = network_note(results, verdicts, dataset, model, exact_ok)
+                if note:
+                    entry.notes.append(note)
+            elif len(mine):
                 closest = mine.loc[mine["max_abs_diff"].idxmin()]
                 other = closest["model_b"] if closest["model_a"] == model else closest["model_a"]
                 entry.notes.append(
@@ -108,6 +114,59 @@ def summarize(results, verdicts: pd.DataFrame) -> list[DatasetSummary]:
             entry.notes.append(f"{r.model}: failed: {r.message}")
         out.append(entry)
     return out
+
+
+def _metric(metrics: pd.DataFrame, dataset: str, model: str, name: str) -> float | None:
+    value = metrics.loc[(metrics["dataset"] == dataset) & (metrics["model"] == model) & (metrics["metric"] == name)]
+    return float(value["value"].iloc[0]) if len(value) else None
+
+
+def network_note(results, verdicts: pd.DataFrame, dataset: str, model: str, exact_models: list[str]) -> str:
+    """How a trained network compares with the logistic regressions on the same rows, in words and
+    numbers: test log loss and accuracy, calibration before and after temperature scaling, the kept
+    epoch, and how closely its last layer, refit on its own features, agrees with them."""
+    metrics, info = results.metrics, results.run_info
+    log_loss, accuracy = _metric(metrics, dataset, model, "log_loss"), _metric(metrics, dataset, model, "accuracy")
+    if log_loss is None:
+        return ""
+    described = info.get("datasets", {}).get(dataset, {})
+    linear = [v for m in exact_models if (v := _metric(metrics, dataset, m, "log_loss")) is not None]
+    text = (
+        f"{model} on {described.get('images') or 'the'} pixels: test log loss {log_loss:.3g} (accuracy {accuracy:.3g})"
+    )
+    if linear:
+        text += (
+            f" against {sorted(linear)[len(linear) // 2]:.3g} for the logistic regressions on the "
+            f"{described.get('n_features', '?')} features"
+        )
+    gap = _metric(metrics, dataset, model, "log_loss_gap_to_bayes")
+    if gap is not None:
+        text += f", {gap:.3g} above the Bayes log loss"
+    ece, scaled = _metric(metrics, dataset, model, "ece"), _metric(metrics, dataset, model, "ece_temperature_scaled")
+    temperature = _metric(metrics, dataset, model, "temperature")
+    if ece is not None and scaled is not None:
+        text += f"; ECE {ece:.2g}, {scaled:.2g} after temperature scaling (T = {temperature:.3g})"
+    training = info.get("training", {}).get(f"{dataset}/{model}", {})
+    if training:
+        text += (
+            f"; epoch {training.get('chosen_epoch')} of {training.get('epochs_trained')} kept: "
+            f"{training.get('why', 'the lowest validation log loss')}"
+        )
+    refit = verdicts[
+        (verdicts["dataset"] == f"{dataset}:cnn_features")
+        & (verdicts["verdict"] != "compared")
+        & ((verdicts["model_a"] == f"{model}_fc3_refit") | (verdicts["model_b"] == f"{model}_fc3_refit"))
+    ]
+    if len(refit):
+        text += (
+            f". Its last layer, refit on its {refit_features(info, dataset)} features, agrees with the logistic "
+            f"regressions to {refit['max_abs_diff'].max():.1e}"
+        )
+    return text
+
+
+def refit_features(info: dict, dataset: str) -> str:
+    return str(info.get("datasets", {}).get(f"{dataset}:cnn_features", {}).get("n_features", "learned"))
 
 
 LOSS_TOLERANCE = 1e-6  # float32 logits: the three equivalent losses agree to ~1e-7
