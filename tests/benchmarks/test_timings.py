@@ -126,13 +126,18 @@ def _report_rate(benchmark, flops_per_image: float, threads: int) -> None:
     benchmark.extra_info["matmul_peak_gflops"] = peak / 1e9
 
 
-@pytest.mark.parametrize("path", ["eager", "fast"])
+@pytest.mark.parametrize("path", ["eager", "fast", "fast_sgd"])
 def test_cnn_train_step(benchmark, cnn, path):
     model, plain, images, images_nchw, labels, threads = cnn
     loss_fn = torch.nn.CrossEntropyLoss()
-    # AdamW, as the training recipe (bench/models/_torch/recipe.py); its step is the same in both paths
-    if path == "fast":  # the recipe's step on the model's own batch conversion (standardised)
-        optimizer = torch.optim.AdamW(model.net.parameters(), lr=1e-3, weight_decay=1e-4)
+    # AdamW, as the training recipe (bench/models/_torch/recipe.py); its step is the same in both paths.
+    # fast_sgd: the same path with the SGD + momentum step of the recipe before it, side by side
+    if path.startswith("fast"):  # the recipe's step on the model's own batch conversion (standardised)
+        optimizer = (
+            torch.optim.AdamW(model.net.parameters(), lr=1e-3, weight_decay=1e-4)
+            if path == "fast"
+            else torch.optim.SGD(model.net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        )
 
         def step():
             optimizer.zero_grad(set_to_none=True)
