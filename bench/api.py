@@ -32,7 +32,7 @@ def load_datasets(config: RunConfig) -> list:
     """Every dataset of the run (``bench.datasets.Dataset``), loaded and validated before anything runs."""
     from bench import datasets
 
-    loaded = [datasets.load(name, seed=config.seed) for name in config.dataset_names]
+    loaded = [datasets.load(name, seed=config.seed, cards=config.cards) for name in config.dataset_names]
     if config.csv is not None:
         loaded.append(
             datasets.load_csv(

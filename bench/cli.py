@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bench.config import SUITES, RunConfig, parse_cnn_settings
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, DiskFault, describe_os_error
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/latest"), help="report directory (default: reports/latest)"
     )
     run.add_argument("--seed", type=int, default=0, help="seed for splits and inits (default: 0)")
+    _cards_option(run)
     run.add_argument("--csv", type=Path, help="a CSV file of your own: numeric columns, a 0/1 target")
     run.add_argument("--target", help="the target column of --csv")
     run.add_argument("--penalty", choices=["none", "l2"], help="override every dataset's penalty")
@@ -117,14 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     path.add_argument("--out", type=Path, help="report directory (default: reports/path-<dataset>)")
     path.add_argument("--seed", type=int, default=0, help="seed for the split (default: 0)")
+    _cards_option(path)
     path.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
     path.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     # --- end penalty path ---
 
-    sub.add_parser("datasets", help="list the dataset cards")
+    _cards_option(sub.add_parser("datasets", help="list the dataset cards"))
     sub.add_parser("shapes", help="the seed CNN's layer-by-layer shape trace and parameter count")
     sub.add_parser("models", help="list the models")
     return parser
+
+
+def _cards_option(parser) -> None:
+    parser.add_argument(
+        "--cards",
+        metavar="DIR",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of your own dataset cards (*.toml), read beside the built-in ones; repeatable "
+        "(also: $LOGITBENCH_CARDS, folders separated by the OS path separator)",
+    )
 
 
 def cmd_run(args) -> int:
@@ -150,6 +164,7 @@ def cmd_run(args) -> int:
             device=args.device,
             epochs=args.epochs,
             cnn=parse_cnn_settings(args.cnn) if args.cnn else (),
+            cards=tuple(args.cards),
             jobs=args.jobs,
             scheduler=args.scheduler,
             cell_timeout=args.cell_timeout,
@@ -157,6 +172,7 @@ def cmd_run(args) -> int:
     from bench.report.writer import check_out
 
     check_out(config.out)
+    _check_reachable(config.out)
     history_path = config.out.parent / "history.parquet"
     if not args.no_history and history_path.exists():
         from bench.tracking import history
@@ -167,14 +183,31 @@ def cmd_run(args) -> int:
 
         if not torch.cuda.is_available():
             raise BenchInputError("--device cuda: no CUDA device is available here; expected --device cpu")
-    results = bench.run(config, progress=not args.quiet, checkpoint=config.out, resume=args.resume is not None)
-    results.run_info["command"] = ["python", "-m", "bench", *sys.argv[1:]] if sys.argv[1:2] == ["run"] else None
-    out = results.save(config.out)
-    CellStore(cells_dir_of(config.out)).remove()  # the report is whole: the checkpoint has served
+    store = CellStore(cells_dir_of(config.out))
+    try:
+        results = bench.run(config, progress=not args.quiet, checkpoint=config.out, resume=args.resume is not None)
+        results.run_info["command"] = ["python", "-m", "bench", *sys.argv[1:]] if sys.argv[1:2] == ["run"] else None
+        out = results.save(config.out)
+    except OSError as exc:  # the disk, not the user's input: keep what finished, say how to go on
+        kept = store.count()
+        hint = (
+            f"{kept} finished cell(s) are kept in {store.directory}: free space (or fix the folder) and run "
+            f"`python -m bench run --resume {config.out}`"
+            if kept
+            else "nothing was kept: choose a folder you can write to with --out"
+        )
+        raise DiskFault(f"cannot write the report: {describe_os_error(exc)}; {hint}") from None
+    store.remove()  # the report is whole: the checkpoint has served
     if not args.no_history:
         from bench.tracking import history
 
-        history.append(results, history_path)
+        try:
+            history.append(results, history_path)
+        except OSError as exc:
+            raise DiskFault(
+                f"the report is written to {out}/, but the history is not: {describe_os_error(exc)}; "
+                "the history file is unchanged (use --no-history, or fix the folder)"
+            ) from None
     failed = results.failed
     print(f"report written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'report.md'}")
     if len(failed):
@@ -182,6 +215,18 @@ def cmd_run(args) -> int:
             print(f"failed: {row.dataset} / {row.model}: {row.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_reachable(out: Path) -> None:
+    """``--out`` may add one folder to a folder that exists (``reports/latest`` in a new checkout),
+    not a path whose start is missing (a disk that is not mounted): that would write the report
+    somewhere the user does not expect."""
+    missing = [parent for parent in Path(out).absolute().parents if not parent.exists()]
+    if len(missing) > 1:
+        raise DiskFault(
+            f"--out {out}: {missing[-1]} does not exist (is the disk mounted?); expected a folder inside one "
+            "that exists"
+        )
 
 
 def cells_dir_of(out: Path) -> Path:
@@ -228,7 +273,15 @@ def cmd_path(args) -> int:
     from bench.penalty_path import run as path
 
     grid = path.parse_grid(args.C_grid)
-    run = path.run(args.dataset, grid, args.models, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    run = path.run(
+        args.dataset,
+        grid,
+        args.models,
+        seed=args.seed,
+        threads=args.threads,
+        progress=not args.quiet,
+        cards=tuple(args.cards),
+    )
     out = path_report.write(run, args.out or Path(f"reports/path-{run.dataset}"))
     print(f"path written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'path.md'}")
     for row in run.failed.itertuples():
@@ -248,7 +301,7 @@ def cmd_path(args) -> int:
 def cmd_datasets(args) -> int:
     from bench import datasets
 
-    for name, card in datasets.available().items():
+    for name, card in datasets.available(tuple(args.cards)).items():
         penalty = "unpenalised" if card.penalty == "none" else f"L2, C = {card.C:g}"
         first = card.description.split(". ")[0].rstrip(".")
         source = card.source_kind + (":" + card.source_name if card.source_name else "")
@@ -289,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     except BenchInputError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
+    except DiskFault as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a write refused elsewhere (comparison.md, the trend page, a path report)
+        print(f"bench: error: {describe_os_error(exc)}; nothing half-written is left", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("bench: interrupted; no report written", file=sys.stderr)
         return 130

@@ -131,6 +131,7 @@ class RunConfig:
     threads : BLAS / torch threads per fit (1 keeps 2-core timings comparable).
     device : "cpu" or "cuda" for the torch models.
     epochs, cnn : the CNN's most epochs, and any other ``CNN_SETTINGS`` as (name, value) pairs.
+    cards : folders of the user's dataset cards, read beside the built-in ones.
     """
 
     suite: str = "quick"
@@ -147,6 +148,7 @@ class RunConfig:
     device: str = "cpu"
     epochs: int | None = None
     cnn: tuple[tuple[str, object], ...] = ()
+    cards: tuple[Path, ...] = ()
     jobs: int = 1
     scheduler: str | None = None
     cell_timeout: float | None = None
@@ -212,6 +214,7 @@ class RunConfig:
         fields["csv"] = None if self.csv is None else str(self.csv)
         fields["datasets"], fields["models"] = list(self.datasets), list(self.models)
         fields["cnn"] = [list(pair) for pair in self.cnn]
+        fields["cards"] = [str(p) for p in self.cards]
         return fields
 
     @classmethod
@@ -224,6 +227,7 @@ class RunConfig:
         values["csv"] = None if values.get("csv") is None else Path(values["csv"])
         values["datasets"], values["models"] = tuple(values.get("datasets", ())), tuple(values.get("models", ()))
         values["cnn"] = tuple(tuple(pair) for pair in values.get("cnn", ()))
+        values["cards"] = tuple(Path(p) for p in values.get("cards", ()))
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -241,6 +245,7 @@ class RunConfig:
             "threads": self.threads,
             "device": self.device,
             "cnn": self.cnn_overrides(),
+            "cards": [str(p) for p in self.cards],
             "jobs": self.jobs,
             "scheduler": self.scheduler,
             "cell_timeout": self.cell_timeout,

@@ -106,3 +106,14 @@ class Hangs(_Constant):
 
         while True:
             time.sleep(0.05)
+
+
+class Slow(_Constant):
+    """``fit()`` takes a second: long enough to kill a worker while cells are running."""
+
+    name = "fault_slow"
+
+    def fit(self) -> None:
+        import time
+
+        time.sleep(1.0)

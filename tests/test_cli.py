@@ -1,8 +1,8 @@
 """The command line: bad input is one line on stderr, exit status 2, nothing written
 (bench/ARCHITECTURE.md, "CLI"); the good path writes every report file.
 
-Dataset cards are checked through ``parse_card`` / ``load(cards_dir=...)`` directly:
-``load``'s default ``cards_dir`` is bound at import, so the CLI always reads the
+Dataset cards are checked through ``parse_card`` / ``load(cards=...)`` directly:
+``load``'s default reads the built-in cards, so the CLI always reads the
 shipped cards.
 """
 
@@ -179,7 +179,7 @@ def write_card(
 def test_good_csv_card_loads(tmp_path):
     logistic_frame(n=80, p=3).to_csv(tmp_path / "mine.csv", index=False)
     write_card(tmp_path)
-    ds = datasets.load("mine", cards_dir=tmp_path)
+    ds = datasets.load("mine", cards=tmp_path)
     assert ds.feature_names == ("x1", "x2", "x3")
     assert ds.n_train + ds.X_test.shape[0] == 80
     assert (ds.penalty, ds.C) == ("l2", 1.0)
@@ -212,7 +212,7 @@ CARD_CASES = [
 @pytest.mark.parametrize("make, names", [c[1:] for c in CARD_CASES], ids=[c[0] for c in CARD_CASES])
 def test_bad_card_is_one_line_input_error(make, names, tmp_path):
     path = make(tmp_path)
-    for call in (lambda: parse_card(path), lambda: datasets.load("mine", cards_dir=tmp_path)):
+    for call in (lambda: parse_card(path), lambda: datasets.load("mine", cards=tmp_path)):
         with pytest.raises(BenchInputError) as info:
             call()
         message = str(info.value)
@@ -229,14 +229,14 @@ def test_card_csv_outside_its_folder_is_refused(tmp_path):
     write_card(cards, source="csv:../x.csv")
     parse_card(cards / "mine.toml")  # the card itself is well formed
     with pytest.raises(BenchInputError, match=r"'\.\./x\.csv' points outside") as info:
-        datasets.load("mine", cards_dir=cards)
+        datasets.load("mine", cards=cards)
     assert "\n" not in str(info.value)
 
 
 def test_unknown_card_name_lists_the_cards(tmp_path):
     write_card(tmp_path)
     with pytest.raises(BenchInputError, match=r"--datasets: unknown dataset 'nope'; expected one of mine"):
-        datasets.load("nope", cards_dir=tmp_path)
+        datasets.load("nope", cards=tmp_path)
 
 
 def test_shipped_cards_all_parse():

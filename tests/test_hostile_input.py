@@ -316,7 +316,7 @@ def card(source="csv:mine.csv", top="", split="", tables="") -> str:
 def load_card(folder: Path, card_text: str):
     logistic_frame(n=80, p=2).to_csv(folder / "mine.csv", index=False)
     (folder / "mine.toml").write_text(card_text, encoding="utf-8")
-    return datasets.load("mine", cards_dir=folder)
+    return datasets.load("mine", cards=folder)
 
 
 @pytest.mark.parametrize("source", ["csv:../../etc/passwd", "csv:/etc/passwd", "csv:link.csv", "csv:sub/../../x.csv"])

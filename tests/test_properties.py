@@ -397,7 +397,7 @@ def test_card_loader_returns_a_dataset_or_one_line_error(tmp_path_factory, base,
     path.write_text("\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in card.items()) + "\n", encoding="utf-8")
     for stage, call in (
         ("card", lambda: parse_card(path)),
-        ("dataset", lambda: datasets.load("mine", cards_dir=folder)),
+        ("dataset", lambda: datasets.load("mine", cards=folder)),
     ):
         try:
             call()

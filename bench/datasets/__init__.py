@@ -25,9 +25,10 @@ from bench.errors import BenchInputError
 __all__ = ["Dataset", "Truth", "available", "load", "load_csv", "CARDS_DIR"]
 
 
-def available(cards_dir: Path = CARDS_DIR) -> dict[str, Card]:
-    """Every card, parsed (a malformed card raises BenchInputError naming it)."""
-    return {name: parse_card(path) for name, path in card_paths(cards_dir).items()}
+def available(cards: Path | tuple[Path, ...] = ()) -> dict[str, Card]:
+    """Every card, parsed (a malformed card raises BenchInputError naming it): the built-in ones
+    and those of the ``cards`` folders (--cards, $LOGITBENCH_CARDS), or of one folder given as a Path."""
+    return {name: parse_card(path) for name, path in card_paths(cards).items()}
 
 
 def _from_card(card: Card, seed: int) -> Dataset:
@@ -81,9 +82,9 @@ def _from_card(card: Card, seed: int) -> Dataset:
     )
 
 
-def load(name: str, seed: int = 0, cards_dir: Path = CARDS_DIR) -> Dataset:
-    """Load the dataset named by a card, split with ``seed``."""
-    paths = card_paths(cards_dir)
+def load(name: str, seed: int = 0, cards: Path | tuple[Path, ...] = ()) -> Dataset:
+    """Load the dataset named by a card (built-in, or in the ``cards`` folders), split with ``seed``."""
+    paths = card_paths(cards)
     if name not in paths:
         raise BenchInputError(
             f"--datasets: unknown dataset {name!r}; expected one of {', '.join(paths) or '(no cards)'}"

@@ -46,6 +46,7 @@ A card::
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,9 @@ from pathlib import Path
 from bench.config import check_cnn_settings
 from bench.errors import BenchInputError
 
-CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets"
+# the built-in cards ship inside the package (the repository's top-level datasets/ links here)
+CARDS_DIR = Path(__file__).resolve().parent / "builtin"
+CARDS_ENV = "LOGITBENCH_CARDS"  # more card folders, separated by os.pathsep
 
 MAX_SYNTHETIC_VALUES = 200_000_000  # a generated X of at most 1.5 GiB (the scale suite's: 1e8)
 SOURCE_KINDS = ("statsmodels", "sklearn", "synthetic", "shapes", "csv")
@@ -251,6 +254,27 @@ def parse_card(path: Path) -> Card:
     )
 
 
-def card_paths(cards_dir: Path = CARDS_DIR) -> dict[str, Path]:
-    """Every card in the folder, by name."""
-    return {p.stem: p for p in sorted(cards_dir.glob("*.toml"))}
+def card_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
+    """Where cards are read: the built-in folder, then $LOGITBENCH_CARDS, then ``extra`` (--cards)."""
+    from_env = [Path(p) for p in os.environ.get(CARDS_ENV, "").split(os.pathsep) if p]
+    dirs = [CARDS_DIR]
+    for where, folder in [*((CARDS_ENV, p) for p in from_env), *(("--cards", Path(p)) for p in extra)]:
+        if not folder.is_dir():
+            raise BenchInputError(f"{where} {folder}: no such folder; expected a folder of dataset cards (*.toml)")
+        if folder.resolve() not in {d.resolve() for d in dirs}:
+            dirs.append(folder)
+    return dirs
+
+
+def card_paths(cards: Path | tuple[Path, ...] | list[Path] = ()) -> dict[str, Path]:
+    """Every card by name: of one folder, or of the built-in folder and the ``cards`` folders
+    (--cards, $LOGITBENCH_CARDS). Two cards with one name are bad input."""
+    dirs = [cards] if isinstance(cards, Path) else card_dirs(tuple(cards))
+    found: dict[str, Path] = {}
+    for folder in dirs:
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem in found:
+                other = found[path.stem].parent
+                raise BenchInputError(f"{path}: a card named {path.stem!r} is also in {other}; expected one per name")
+            found[path.stem] = path
+    return found

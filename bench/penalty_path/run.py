@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -178,6 +179,7 @@ def run(
     seed: int = 0,
     threads: int = 1,
     progress: bool = False,
+    cards: tuple[Path, ...] = (),
 ) -> PathRun:
     """Fit every model at every C of ``grid`` on ``dataset_name`` (L2 at C).
 
@@ -188,10 +190,10 @@ def run(
         raise BenchInputError("--C-grid: expected at least 2 increasing finite values of C > 0")
     model_names = check_models(tuple(model_names))
     config = RunConfig(datasets=(dataset_name,), models=model_names, repeats=1, seed=seed, threads=threads)
-    known = card_paths()
+    known = card_paths(tuple(cards))
     if dataset_name not in known:
         raise BenchInputError(f"--dataset: unknown dataset {dataset_name!r}; expected one of {', '.join(known)}")
-    base = datasets.load(dataset_name, seed=seed)
+    base = datasets.load(dataset_name, seed=seed, cards=tuple(cards))
     meter = Progress(len(grid) * (len(model_names) + 1), enabled=progress)
     meter.header(
         f"logitbench path: {base.name}, {len(grid)} values of C from {grid[0]:g} to {grid[-1]:g}, "

@@ -163,6 +163,12 @@ class CellStore:
         with np.load(arrays_path, allow_pickle=False) as arrays:
             return _result_from_parts(scalars, "", {k: arrays[k] for k in arrays.files})
 
+    def count(self) -> int:
+        """Finished cells saved here (one JSON file each, beside config.json)."""
+        if not self.directory.is_dir():
+            return 0
+        return sum(1 for p in self.directory.glob("*.json") if p.name != "config.json")
+
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -8,11 +8,19 @@ tables equal a serial run's apart from the timing columns.
 from __future__ import annotations
 
 from bench.config import RunConfig
+from bench.fit_result import FitResult
 from bench.runner.cell import execute_cell
+
+CLUSTER_ATTEMPTS = 3  # a cell whose worker (or result) is lost is sent again, then reported failed
 
 
 def _indexed(index: int, task: tuple):
     return index, execute_cell(*task)
+
+
+def _indexed_on(index: int, dataset, rest: tuple):
+    """``_indexed`` with the dataset passed apart: a scattered future that dask resolves on the worker."""
+    return index, execute_cell(dataset, *rest)
 
 
 def serial(tasks: list[tuple]):
@@ -29,13 +37,47 @@ def joblib_workers(tasks: list[tuple], n_jobs: int):
 
 
 def dask_cluster(tasks: list[tuple], address: str):
-    """A dask.distributed cluster the user started (``dask scheduler`` / ``dask worker``)."""
+    """A dask.distributed cluster the user started (``dask scheduler`` / ``dask worker``).
+
+    Each dataset is sent to every worker once (``scatter``, broadcast) and the tasks carry a
+    reference to it, not the arrays: a task graph of a few kilobytes whatever the data. When a
+    worker dies, the scheduler runs its cells again on the others; a cell whose result (or
+    whose dataset's last copy: the scheduler's memory manager keeps one replica once no task
+    waits elsewhere) died with the worker is sent again, the dataset scattered anew, up to
+    ``CLUSTER_ATTEMPTS`` times, and then reported failed.
+    """
     from distributed import Client, as_completed
 
     with Client(address) as client:
-        futures = [client.submit(_indexed, index, task, pure=False) for index, task in enumerate(tasks)]
-        for future in as_completed(futures):
-            yield future.result()
+        shared = {}
+        for task in tasks:
+            if id(task[0]) not in shared:
+                shared[id(task[0])] = client.scatter(task[0], broadcast=True, hash=False)
+
+        def submit(index: int):
+            return client.submit(_indexed_on, index, shared[id(tasks[index][0])], tasks[index][1:], pure=False)
+
+        pending = {submit(index): index for index in range(len(tasks))}
+        attempts = dict.fromkeys(range(len(tasks)), 1)
+        finished = as_completed(list(pending))
+        for future in finished:
+            index = pending.pop(future)
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker or result; a model's own error is a result
+                # a worker that died with the cell, or with its result before it was fetched
+                if attempts[index] < CLUSTER_ATTEMPTS:
+                    attempts[index] += 1
+                    dataset = tasks[index][0]
+                    if shared[id(dataset)].status != "finished":  # its last copy died with a worker
+                        shared[id(dataset)] = client.scatter(dataset, broadcast=True, hash=False)
+                    retry = submit(index)
+                    pending[retry] = index
+                    finished.add(retry)
+                else:
+                    dataset, model = tasks[index][0], tasks[index][1]
+                    message = f"lost on the cluster after {CLUSTER_ATTEMPTS} attempts: {type(exc).__name__}: {exc}"
+                    yield index, FitResult(model=model, dataset=dataset.name, status="failed", message=message)
 
 
 def executor_for(config: RunConfig):
