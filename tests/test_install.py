@@ -38,13 +38,13 @@ def installed(tmp_path_factory):
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
     )
-    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run(
+    subprocess.run(  # before the .pth: pip must not see this environment's own logitbench
         [python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
         check=True,
         capture_output=True,
         timeout=TIMEOUT,
     )
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     return venv, elsewhere
