@@ -6,7 +6,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def naming(path: Path):
+    """An OSError raised while writing ``path`` names it: a full disk seen by a file object's
+    ``write`` (or pyarrow) carries no file name, and the user needs to know which disk."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def write_file(path: Path, write) -> None:
@@ -16,7 +29,8 @@ def write_file(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        write(tmp)
+        with naming(path):
+            write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,7 +60,13 @@ def replace_directory(out: Path, write_files) -> Path:
     retired = None
     try:
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a report follows the umask
-        write_files(staging)
+        try:
+            write_files(staging)
+        except OSError as exc:  # name the file where the user will look for it, not the staging copy
+            if exc.filename is None or not str(exc.filename).startswith(str(staging)):
+                raise
+            final = out / Path(exc.filename).relative_to(staging)
+            raise OSError(exc.errno, exc.strerror, str(final)) from exc
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, retired / out.name)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from bench.errors import BenchInputError
-from bench.files import replace_directory
+from bench.files import naming, replace_directory
 from bench.report.blocks import Figure
 from bench.report.html import render_html
 from bench.report.markdown import render_markdown
@@ -21,15 +21,24 @@ from bench.tables.schema import TABLES
 def _write_files(results, directory: Path) -> None:
     for name in TABLES:
         frame = getattr(results, name)
-        frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
-        frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
-    (directory / "run.json").write_text(json.dumps(results.run_info, indent=2, default=str) + "\n", encoding="utf-8")
-    (directory / "report.md").write_text(render_markdown(results), encoding="utf-8")
-    (directory / "index.html").write_text(render_html(results), encoding="utf-8")
+        with naming(directory / f"{name}.csv"):
+            frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+        with naming(directory / f"{name}.parquet"):
+            frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
+    texts = {
+        "run.json": lambda: json.dumps(results.run_info, indent=2, default=str) + "\n",
+        "report.md": lambda: render_markdown(results),
+        "index.html": lambda: render_html(results),
+    }
+    for name, text in texts.items():
+        content = text()
+        with naming(directory / name):
+            (directory / name).write_text(content, encoding="utf-8")
     for figure in figure_files(results):  # the figures report.md shows (index.html inlines them)
         png = figure.draw()
         if png is not None:
-            (directory / figure.file).write_bytes(png)
+            with naming(directory / figure.file):
+                (directory / figure.file).write_bytes(png)
 
 
 def figure_files(results) -> list[Figure]:
