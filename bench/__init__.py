@@ -12,7 +12,7 @@ pandas, torch or statsmodels.
 
 from importlib import import_module
 
-__all__ = ["run", "load", "Results", "RunConfig", "BenchInputError"]
+__all__ = ["run", "load", "Results", "RunConfig", "BenchInputError", "Model", "FitResult", "Dataset"]
 __version__ = "0.1.0"
 
 _WHERE = {
@@ -21,6 +21,10 @@ _WHERE = {
     "Results": "bench.api",
     "RunConfig": "bench.config",
     "BenchInputError": "bench.errors",
+    # the plug-in contract (README, "Your own model")
+    "Model": "bench.models.base",
+    "FitResult": "bench.fit_result",
+    "Dataset": "bench.datasets.dataset",
 }
 
 

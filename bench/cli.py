@@ -7,6 +7,7 @@ Exit status: 0 ok, 1 a failed cell (report still written), 2 bad input.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from bench.errors import BenchInputError, DiskFault, describe_os_error
 
 
 def _names(text: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    """Comma-separated names; commas inside [...] belong to a model's parameters."""
+    names = tuple(part.strip() for part in re.split(r",(?![^\[]*\])", text) if part.strip())
     if not names:
         raise argparse.ArgumentTypeError("expected a comma-separated list of names")
     return names
@@ -45,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite", default="quick", choices=list(SUITES), help="default datasets and models (default: quick)"
     )
     run.add_argument("--datasets", type=_names, default=(), help="comma-separated dataset names (see `datasets`)")
-    run.add_argument("--models", type=_names, default=(), help="comma-separated model names (see `models`)")
+    run.add_argument(
+        "--models",
+        type=_names,
+        default=(),
+        help="comma-separated models: built-in names (see `models`), FILE.py:Class, package.module:Class, "
+        "or an entry point; each may take [key=value,...], e.g. sklearn_logit[solver=lbfgs]",
+    )
     run.add_argument(
         "--out", type=Path, default=Path("reports/latest"), help="report directory (default: reports/latest)"
     )
@@ -310,10 +318,10 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from bench.models import REGISTRY, model_class
+    from bench.models import REGISTRY, entry_points, model_class, source
 
-    for name in REGISTRY:
-        print(f"{name:<20} {model_class(name).description}")
+    for name in [*REGISTRY, *entry_points()]:
+        print(f"{name:<20} {model_class(name).description}  [{source(name)}]")
     return 0
 
 

@@ -1,12 +1,26 @@
-"""The model registry: an explicit name -> class table.
+"""The models a run can name, and how a name becomes a model.
 
-Classes are named as "module:Class" strings and imported on first use, so
-listing models or datasets does not import torch or statsmodels.
+``--models`` takes, each optionally followed by ``[key=value,...]`` (keyword arguments of the
+class, benchopt-style: ``sklearn_logit[solver=lbfgs]``; the cell is named as given):
+
+- a built-in name (``REGISTRY``);
+- ``path/to/file.py:ClassName``, a plug-in in the user's own file;
+- ``package.module:ClassName``, an importable class;
+- a name an installed package registers in the entry-point group ``logitbench.models``.
+
+Classes are imported on first use, so listing models or datasets does not import torch or
+statsmodels. Every failure to find or build a model is bad input: one line naming the spec.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+import functools
+import importlib.util
+import inspect
+import re
+import sys
+from importlib import import_module, metadata
+from pathlib import Path
 
 from bench.errors import BenchInputError
 
@@ -17,15 +31,124 @@ REGISTRY: dict[str, str] = {
     "torch_softmax2": "bench.models.torch_softmax2:TorchSoftmax2",
     "torch_cnn": "bench.models.torch_cnn:TorchCNN",
 }
+ENTRY_POINTS = "logitbench.models"
+_SPEC = re.compile(r"^(?P<base>[^\[\]]+?)(?:\[(?P<params>[^\[\]]*)\])?$")
 
 
-def model_class(name: str):
-    """The class registered under ``name``; BenchInputError for an unknown name."""
-    if name not in REGISTRY:
-        raise BenchInputError(f"--models: unknown model {name!r}; expected one of {', '.join(REGISTRY)}")
-    module, _, cls = REGISTRY[name].partition(":")
-    return getattr(import_module(module), cls)
+def entry_points() -> dict[str, metadata.EntryPoint]:
+    """Models that installed packages register (``[project.entry-points."logitbench.models"]``)."""
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINTS)}
 
 
-def create(name: str):
-    return model_class(name)()
+def parse_spec(spec: str) -> tuple[str, dict]:
+    """``"name[key=value,...]"`` -> ("name", {key: value}); values are ints, floats, booleans or text."""
+    match = _SPEC.match(spec.strip())
+    if not match:
+        raise BenchInputError(f"--models: {spec!r} is not NAME or NAME[key=value,...]")
+    params = {}
+    for item in filter(None, (part.strip() for part in (match["params"] or "").split(","))):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise BenchInputError(f"--models: {spec!r}: {item!r} is not key=value")
+        params[key.strip()] = _value(raw.strip())
+    return match["base"].strip(), params
+
+
+def _value(raw: str):
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _from_file(spec: str, path: Path, name: str):
+    if not path.is_file():
+        raise BenchInputError(f"--models {spec}: no such file {path}; expected a Python file holding class {name}")
+    module_name = f"logitbench_plugin_{abs(hash(str(path.resolve())))}"
+    if module_name not in sys.modules:
+        loader = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[module_name] = module
+        try:
+            loader.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - whatever the plug-in raises is the user's to see
+            del sys.modules[module_name]
+            raise BenchInputError(f"--models {spec}: importing {path} failed: {type(exc).__name__}: {exc}") from None
+        try:  # worker processes (-j, dask) cannot import the file: send its classes by value
+            import cloudpickle
+
+            cloudpickle.register_pickle_by_value(module)
+        except ImportError:
+            pass
+    return sys.modules[module_name]
+
+
+def _find(spec: str, base: str):
+    from bench.models.base import Model
+
+    if base in REGISTRY:
+        module, _, name = REGISTRY[base].partition(":")
+        cls = getattr(import_module(module), name)
+    elif ":" in base:
+        where, _, name = base.rpartition(":")
+        if where.endswith(".py") or "/" in where or "\\" in where:
+            module = _from_file(spec, Path(where), name)
+        else:
+            try:
+                module = import_module(where)
+            except Exception as exc:  # noqa: BLE001 - an import error inside the plug-in included
+                why = f"{type(exc).__name__}: {exc}"
+                raise BenchInputError(f"--models {spec}: importing {where} failed: {why}") from None
+        cls = getattr(module, name, None)
+        if cls is None:
+            raise BenchInputError(f"--models {spec}: {where} has no {name!r}; expected a class deriving bench.Model")
+    elif base in (found := entry_points()):
+        try:
+            cls = found[base].load()
+        except Exception as exc:  # noqa: BLE001
+            raise BenchInputError(f"--models {spec}: loading entry point {found[base].value} failed: {exc}") from None
+    else:
+        known = ", ".join([*REGISTRY, *found])
+        raise BenchInputError(
+            f"--models: unknown model {spec!r}; expected one of {known}, FILE.py:Class or package.module:Class"
+        )
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise BenchInputError(f"--models {spec}: {cls!r} is not a subclass of bench.Model")
+    return cls
+
+
+def model_class(spec: str):
+    """The class a model spec names (parameters checked against its constructor)."""
+    base, params = parse_spec(spec)
+    cls = _find(spec, base)
+    try:
+        inspect.signature(cls).bind(**params)
+    except TypeError as exc:
+        raise BenchInputError(f"--models {spec}: {cls.__name__} does not take these parameters ({exc})") from None
+    return cls
+
+
+def model_factory(spec: str):
+    """A callable that builds the model a spec names, with its parameters (picklable for workers)."""
+    cls = model_class(spec)
+    params = parse_spec(spec)[1]
+    return functools.partial(cls, **params) if params else cls
+
+
+def create(spec: str):
+    return model_factory(spec)()
+
+
+def source(spec: str) -> str:
+    """Where a model comes from, for ``logitbench models``."""
+    base = parse_spec(spec)[0]
+    if base in REGISTRY:
+        return "built-in"
+    found = entry_points()
+    if base in found:
+        return f"entry point {found[base].value} ({found[base].dist.name if found[base].dist else '?'})"
+    return base.rpartition(":")[0]

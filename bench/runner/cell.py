@@ -74,7 +74,7 @@ def run_cell(
     unpenalised objective has no unique optimum (separated or singular data), an exact
     fit is not attempted: the cell reports the finding, which is not a failure.
     """
-    model = (model_class or models.model_class(model_name))()
+    model = (model_class or models.model_factory(model_name))()
     supported, reason = model.supports(dataset)
     if not supported:
         return FitResult(model=model_name, dataset=dataset.name, status="skipped", message=reason)
@@ -94,6 +94,7 @@ def run_cell(
             fit_times = _timed(model.fit, model.synchronize, repeats)
             predict_times = _timed(model.predict, model.synchronize, repeats)
             result = model.result()
+            result.model = model_name  # the cell is named as the run names it: sklearn_logit[solver=lbfgs]
             _add_fractions_of_peak(result)
     except Exception as exc:  # noqa: BLE001 - a broken model must not stop the run
         where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -23,7 +23,7 @@ def run_grid(
     Returns the results and all datasets.
     """
     names = config.model_names
-    classes = {name: models.model_class(name) for name in names}
+    classes = {name: models.model_factory(name) for name in names}
     execute = executor_for(config)
     progress = progress or Progress(len(datasets) * len(names), enabled=False)
     where = (

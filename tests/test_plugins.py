@@ -1,0 +1,122 @@
+"""Users' own models: the README's plug-in (run from a folder outside the checkout, as the README
+says), model parameters, and every way a plug-in can be wrong (one line, exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import bench
+from bench.cli import main
+from bench.config import TOLERANCES
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = "my_model.py:NumpyNewton"
+
+
+def readme_plugin() -> str:
+    """The python block of the README's "Your own model" section, verbatim."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own model") :]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def in_user_folder(tmp_path, monkeypatch):
+    (tmp_path / "my_model.py").write_text(readme_plugin(), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_readme_plugin_agrees_with_the_built_ins(in_user_folder):
+    models = f"sklearn_logit,statsmodels_logit,{PLUGIN}"
+    assert (
+        main(
+            [
+                "run",
+                "--datasets",
+                "spector,breast_cancer",
+                "--models",
+                models,
+                "--repeats",
+                "1",
+                "-q",
+                "--out",
+                "mine",
+                "--no-history",
+            ]
+        )
+        == 0
+    )
+    results = bench.load(in_user_folder / "mine")
+    assert (results.fits["model"] == PLUGIN).sum() == 2 and (results.fits["status"] == "ok").all()
+    mine = results.agreement[(results.agreement["model_b"] == PLUGIN) | (results.agreement["model_a"] == PLUGIN)]
+    assert set(mine["quantity"]) >= {"coef", "logit", "proba", "loglik"}
+    for row in mine.itertuples():
+        assert row.max_abs_diff <= TOLERANCES[row.quantity], row
+    assert mine["max_abs_diff"].max() <= 1e-10  # measured ~1e-13: it solves the same objective exactly
+    assert PLUGIN in (in_user_folder / "mine" / "report.md").read_text(encoding="utf-8")
+
+
+def test_model_parameters_name_the_cell(tmp_path):
+    out = tmp_path / "out"
+    models = "sklearn_logit,sklearn_logit[solver=lbfgs]"
+    assert (
+        main(
+            [
+                "run",
+                "--datasets",
+                "spector",
+                "--models",
+                models,
+                "--repeats",
+                "1",
+                "-q",
+                "--out",
+                str(out),
+                "--no-history",
+            ]
+        )
+        == 0
+    )
+    fits = pd.read_csv(out / "fits.csv")
+    assert list(fits["model"]) == ["sklearn_logit", "sklearn_logit[solver=lbfgs]"]
+    solvers = bench.load(out).run_info["solvers"]
+    assert solvers["spector/sklearn_logit[solver=lbfgs]"] == "sklearn lbfgs"
+
+
+@pytest.mark.parametrize(
+    ("spec", "files", "message"),
+    [
+        ("missing.py:Thing", {}, "no such file missing.py"),
+        (
+            "broken.py:Thing",
+            {"broken.py": "import not_a_module_anywhere\n"},
+            "importing broken.py failed: ModuleNotFoundError",
+        ),
+        ("empty.py:Thing", {"empty.py": "X = 1\n"}, "empty.py has no 'Thing'"),
+        ("plain.py:Thing", {"plain.py": "class Thing:\n    pass\n"}, "is not a subclass of bench.Model"),
+        ("sklearn_logit[nope=1]", {}, "SklearnLogit does not take these parameters"),
+        ("sklearn_logit[solver]", {}, "'solver' is not key=value"),
+        ("no_such_model", {}, "unknown model 'no_such_model'"),
+    ],
+)
+def test_a_bad_plugin_is_one_line(tmp_path, monkeypatch, capsys, spec, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--datasets", "spector", "--models", spec, "--out", "out", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and spec.split("[")[0] in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "history.parquet").exists()
+
+
+def test_the_contract_is_public():
+    from bench.datasets.dataset import Dataset
+    from bench.fit_result import FitResult
+    from bench.models.base import Model
+
+    assert bench.Model is Model and bench.FitResult is FitResult and bench.Dataset is Dataset
