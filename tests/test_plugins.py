@@ -120,3 +120,37 @@ def test_the_contract_is_public():
     from bench.models.base import Model
 
     assert bench.Model is Model and bench.FitResult is FitResult and bench.Dataset is Dataset
+
+
+def test_an_installed_package_registers_a_model(tmp_path, monkeypatch, capsys):
+    """A distribution with an entry point in the group logitbench.models, as pip would install it."""
+    info = tmp_path / "my_models-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-models\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[logitbench.models]\nnumpy_newton = my_model:NumpyNewton\n", "utf-8")
+    (tmp_path / "my_model.py").write_text(readme_plugin(), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["models"]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("numpy_newton")]
+    assert listed and "entry point my_model:NumpyNewton (my-models)" in listed[0]
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "run",
+                "--datasets",
+                "spector",
+                "--models",
+                "sklearn_logit,numpy_newton",
+                "--repeats",
+                "1",
+                "-q",
+                "--out",
+                str(out),
+                "--no-history",
+            ]
+        )
+        == 0
+    )
+    agreement = bench.load(out).agreement
+    assert agreement["max_abs_diff"].max() <= TOLERANCES["coef"]
