@@ -154,3 +154,29 @@ def test_an_installed_package_registers_a_model(tmp_path, monkeypatch, capsys):
     )
     agreement = bench.load(out).agreement
     assert agreement["max_abs_diff"].max() <= TOLERANCES["coef"]
+
+
+def test_a_file_plugin_runs_in_the_timed_child(in_user_folder):
+    """--cell-timeout runs each cell in a spawned child, which cannot import my_model.py: the
+    cell travels by value (cloudpickle)."""
+    assert (
+        main(
+            [
+                "run",
+                "--datasets",
+                "spector",
+                "--models",
+                f"sklearn_logit,{PLUGIN}",
+                "--cell-timeout",
+                "120",
+                "--repeats",
+                "1",
+                "-q",
+                "--out",
+                "timed",
+                "--no-history",
+            ]
+        )
+        == 0
+    )
+    assert (bench.load(in_user_folder / "timed").fits["status"] == "ok").all()
