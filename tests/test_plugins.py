@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "my_model.py:NumpyNewton"
 
 
+def _run(*args) -> int:
+    """``logitbench run ARGS`` with one timed repeat, quietly, without a history file."""
+    return main(["run", *args, "--repeats", "1", "-q", "--no-history"])
+
+
 def readme_plugin() -> str:
     """The python block of the README's "Your own model" section, verbatim."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -33,24 +38,7 @@ def in_user_folder(tmp_path, monkeypatch):
 
 def test_the_readme_plugin_agrees_with_the_built_ins(in_user_folder):
     models = f"sklearn_logit,statsmodels_logit,{PLUGIN}"
-    assert (
-        main(
-            [
-                "run",
-                "--datasets",
-                "spector,breast_cancer",
-                "--models",
-                models,
-                "--repeats",
-                "1",
-                "-q",
-                "--out",
-                "mine",
-                "--no-history",
-            ]
-        )
-        == 0
-    )
+    assert _run("--datasets", "spector,breast_cancer", "--models", models, "--out", "mine") == 0
     results = bench.load(in_user_folder / "mine")
     assert (results.fits["model"] == PLUGIN).sum() == 2 and (results.fits["status"] == "ok").all()
     mine = results.agreement[(results.agreement["model_b"] == PLUGIN) | (results.agreement["model_a"] == PLUGIN)]
@@ -64,24 +52,7 @@ def test_the_readme_plugin_agrees_with_the_built_ins(in_user_folder):
 def test_model_parameters_name_the_cell(tmp_path):
     out = tmp_path / "out"
     models = "sklearn_logit,sklearn_logit[solver=lbfgs]"
-    assert (
-        main(
-            [
-                "run",
-                "--datasets",
-                "spector",
-                "--models",
-                models,
-                "--repeats",
-                "1",
-                "-q",
-                "--out",
-                str(out),
-                "--no-history",
-            ]
-        )
-        == 0
-    )
+    assert _run("--datasets", "spector", "--models", models, "--out", str(out)) == 0
     fits = pd.read_csv(out / "fits.csv")
     assert list(fits["model"]) == ["sklearn_logit", "sklearn_logit[solver=lbfgs]"]
     solvers = bench.load(out).run_info["solvers"]
@@ -134,24 +105,7 @@ def test_an_installed_package_registers_a_model(tmp_path, monkeypatch, capsys):
     listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("numpy_newton")]
     assert listed and "entry point my_model:NumpyNewton (my-models)" in listed[0]
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "run",
-                "--datasets",
-                "spector",
-                "--models",
-                "sklearn_logit,numpy_newton",
-                "--repeats",
-                "1",
-                "-q",
-                "--out",
-                str(out),
-                "--no-history",
-            ]
-        )
-        == 0
-    )
+    assert _run("--datasets", "spector", "--models", "sklearn_logit,numpy_newton", "--out", str(out)) == 0
     agreement = bench.load(out).agreement
     assert agreement["max_abs_diff"].max() <= TOLERANCES["coef"]
 
@@ -160,23 +114,7 @@ def test_a_file_plugin_runs_in_the_timed_child(in_user_folder):
     """--cell-timeout runs each cell in a spawned child, which cannot import my_model.py: the
     cell travels by value (cloudpickle)."""
     assert (
-        main(
-            [
-                "run",
-                "--datasets",
-                "spector",
-                "--models",
-                f"sklearn_logit,{PLUGIN}",
-                "--cell-timeout",
-                "120",
-                "--repeats",
-                "1",
-                "-q",
-                "--out",
-                "timed",
-                "--no-history",
-            ]
-        )
+        _run("--datasets", "spector", "--models", f"sklearn_logit,{PLUGIN}", "--cell-timeout", "120", "--out", "timed")
         == 0
     )
     assert (bench.load(in_user_folder / "timed").fits["status"] == "ok").all()
