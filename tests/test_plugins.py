@@ -49,6 +49,12 @@ def test_the_readme_plugin_agrees_with_the_built_ins(in_user_folder):
     assert PLUGIN in (in_user_folder / "mine" / "report.md").read_text(encoding="utf-8")
 
 
+def test_a_file_plugin_runs_in_worker_processes(in_user_folder):
+    models = f"sklearn_logit,{PLUGIN}"
+    assert _run("--datasets", "spector,breast_cancer", "--models", models, "-j", "2", "--out", "j2") == 0
+    assert (bench.load(in_user_folder / "j2").fits["status"] == "ok").all()
+
+
 def test_model_parameters_name_the_cell(tmp_path):
     out = tmp_path / "out"
     models = "sklearn_logit,sklearn_logit[solver=lbfgs]"
@@ -111,8 +117,8 @@ def test_an_installed_package_registers_a_model(tmp_path, monkeypatch, capsys):
 
 
 def test_a_file_plugin_runs_in_the_timed_child(in_user_folder):
-    """--cell-timeout runs each cell in a spawned child, which cannot import my_model.py: the
-    cell travels by value (cloudpickle)."""
+    """--cell-timeout runs each cell in a spawned child, which cannot import my_model.py's made-up
+    module: the task carries the file's path and the child loads it."""
     assert (
         _run("--datasets", "spector", "--models", f"sklearn_logit,{PLUGIN}", "--cell-timeout", "120", "--out", "timed")
         == 0

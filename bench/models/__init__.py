@@ -15,10 +15,12 @@ statsmodels. Every failure to find or build a model is bad input: one line namin
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import inspect
 import re
 import sys
+from dataclasses import dataclass
 from importlib import import_module, metadata
 from pathlib import Path
 
@@ -32,6 +34,7 @@ REGISTRY: dict[str, str] = {
     "torch_cnn": "bench.models.torch_cnn:TorchCNN",
 }
 ENTRY_POINTS = "logitbench.models"
+_FILE_MODULE = "logitbench_plugin_"  # the made-up module a plug-in file is loaded as
 _SPEC = re.compile(r"^(?P<base>[^\[\]]+?)(?:\[(?P<params>[^\[\]]*)\])?$")
 
 
@@ -68,7 +71,7 @@ def _value(raw: str):
 def _from_file(spec: str, path: Path, name: str):
     if not path.is_file():
         raise BenchInputError(f"--models {spec}: no such file {path}; expected a Python file holding class {name}")
-    module_name = f"logitbench_plugin_{abs(hash(str(path.resolve())))}"
+    module_name = f"{_FILE_MODULE}{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}"
     if module_name not in sys.modules:
         loader = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(loader)
@@ -78,13 +81,23 @@ def _from_file(spec: str, path: Path, name: str):
         except Exception as exc:  # noqa: BLE001 - whatever the plug-in raises is the user's to see
             del sys.modules[module_name]
             raise BenchInputError(f"--models {spec}: importing {path} failed: {type(exc).__name__}: {exc}") from None
-        try:  # worker processes (-j, dask) cannot import the file: send its classes by value
-            import cloudpickle
-
-            cloudpickle.register_pickle_by_value(module)
-        except ImportError:
-            pass
     return sys.modules[module_name]
+
+
+@dataclass(frozen=True)
+class FromFile:
+    """Builds a model from a plug-in file wherever it is called. Worker processes (``-j``, dask,
+    ``--cell-timeout``) cannot import the file's made-up module, so a task carries this small
+    object, importable from here, and the worker loads the file itself (at the same absolute
+    path: on a cluster the file must be there on every machine)."""
+
+    spec: str
+    path: str
+    name: str
+    params: tuple[tuple[str, object], ...]
+
+    def __call__(self):
+        return getattr(_from_file(self.spec, Path(self.path), self.name), self.name)(**dict(self.params))
 
 
 def _find(spec: str, base: str):
@@ -135,7 +148,10 @@ def model_class(spec: str):
 def model_factory(spec: str):
     """A callable that builds the model a spec names, with its parameters (picklable for workers)."""
     cls = model_class(spec)
-    params = parse_spec(spec)[1]
+    base, params = parse_spec(spec)
+    if cls.__module__.startswith(_FILE_MODULE):
+        where, _, name = base.rpartition(":")
+        return FromFile(spec, str(Path(where).resolve()), name, tuple(params.items()))
     return functools.partial(cls, **params) if params else cls
 
 

@@ -9,21 +9,14 @@ child's start-up and imports, paid only when a limit is asked for.
 from __future__ import annotations
 
 import multiprocessing
-import pickle
-
-try:  # a plug-in loaded from the user's file is not importable in the child: send it by value
-    import cloudpickle as _pickler
-except ImportError:  # pragma: no cover - cloudpickle comes with joblib and dask
-    _pickler = pickle
 
 
 class CellTimeout(Exception):
     pass
 
 
-def _child(connection, payload: bytes) -> None:
+def _child(connection, function, args) -> None:
     try:
-        function, args = pickle.loads(payload)
         connection.send((True, function(*args)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as the cell's failure
         connection.send((False, f"{type(exc).__name__}: {exc}"))
@@ -36,7 +29,7 @@ def call_with_timeout(function, args: tuple, seconds: float):
     (with the child's message) if it raised or died."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, _pickler.dumps((function, args))))
+    process = context.Process(target=_child, args=(send, function, args))
     process.start()
     send.close()
     try:
