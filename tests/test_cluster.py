@@ -20,7 +20,7 @@ import pytest
 
 import bench
 from bench import models
-from tests.test_reliability import LINEAR, TABLES, TIMING, _run
+from tests.test_reliability import LINEAR, TABLES, _run, drop_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
@@ -134,15 +134,8 @@ def test_a_real_cluster_gives_the_serial_report(cluster, serial, tmp_path):
     # agreement tolerance, 1e-6
     first, second = bench.load(serial), bench.load(out)
     for table in TABLES:
-        a, b = (_without_timings(getattr(r, table)) for r in (first, second))
+        a, b = (drop_timings(getattr(r, table)) for r in (first, second))
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6, atol=1e-9, obj=table)
-
-
-def _without_timings(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[[c for c in frame.columns if not any(t in c for t in TIMING)]]
-    if "metric" in frame.columns:
-        frame = frame[~frame["metric"].str.contains("|".join(TIMING))]
-    return frame.reset_index(drop=True)
 
 
 def test_a_worker_killed_mid_run_costs_no_cell(cluster, tmp_path, monkeypatch, capsys):

@@ -33,7 +33,11 @@ TIMING = (
 
 
 def _without_timings(directory: Path, table: str) -> pd.DataFrame:
-    frame = pd.read_csv(directory / f"{table}.csv", keep_default_na=False)
+    return drop_timings(pd.read_csv(directory / f"{table}.csv", keep_default_na=False))
+
+
+def drop_timings(frame: pd.DataFrame) -> pd.DataFrame:
+    """A report table without its timing and memory columns and metrics."""
     frame = frame[[c for c in frame.columns if not any(t in c for t in TIMING)]]
     if "metric" in frame.columns:
         frame = frame[~frame["metric"].str.contains("|".join(TIMING))]

@@ -167,7 +167,6 @@ class TorchCNN(Model):
             self.seed,
             EVAL_BATCH,
         )
-        self.images_trained = self.curve.images_trained
 
     def describe_training(self) -> str:
         s = self.settings
@@ -216,7 +215,7 @@ class TorchCNN(Model):
         inference_rate = self.images_test.shape[0] / inference_seconds  # images / second, batch EVAL_BATCH
         # the model's own clock around its epochs: the runner's fit_seconds (behind
         # train_images_per_second in bench.tables.metrics) also holds resetting the weights
-        train_rate = self.images_trained / self.curve.train_seconds
+        train_rate = self.curve.images_trained / self.curve.train_seconds
         kept = {row["split"]: row for row in self.curve.rows if row["epoch"] == self.curve.chosen_epoch}
         result.extra["metrics"] = {
             "chosen_epoch": self.curve.chosen_epoch,
@@ -243,7 +242,7 @@ class TorchCNN(Model):
             "train": train_rate * TRAIN_FLOPS_PER_FORWARD * self.flops_per_image,
             "inference": inference_rate * self.flops_per_image,
         }
-        result.extra["images_trained"] = self.images_trained
+        result.extra["images_trained"] = self.curve.images_trained
         result.extra["architecture"] = format_shape_trace()  # the layer-by-layer trace the report prints
         if ds.is_binary:  # BCEWithLogitsLoss(z1 - z0) is the two-class identity
             result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))

@@ -20,7 +20,7 @@ def _indexed(index: int, task: tuple):
 
 def _indexed_on(index: int, dataset, rest: tuple):
     """``_indexed`` with the dataset passed apart: a scattered future that dask resolves on the worker."""
-    return index, execute_cell(dataset, *rest)
+    return _indexed(index, (dataset, *rest))
 
 
 def serial(tasks: list[tuple]):

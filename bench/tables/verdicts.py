@@ -158,15 +158,12 @@ def network_note(results, verdicts: pd.DataFrame, dataset: str, model: str, exac
         & ((verdicts["model_a"] == f"{model}_fc3_refit") | (verdicts["model_b"] == f"{model}_fc3_refit"))
     ]
     if len(refit):
+        features = info.get("datasets", {}).get(f"{dataset}:cnn_features", {}).get("n_features", "learned")
         text += (
-            f". Its last layer, refit on its {refit_features(info, dataset)} features, agrees with the logistic "
+            f". Its last layer, refit on its {features} features, agrees with the logistic "
             f"regressions to {refit['max_abs_diff'].max():.1e}"
         )
     return text
-
-
-def refit_features(info: dict, dataset: str) -> str:
-    return str(info.get("datasets", {}).get(f"{dataset}:cnn_features", {}).get("n_features", "learned"))
 
 
 LOSS_TOLERANCE = 1e-6  # float32 logits: the three equivalent losses agree to ~1e-7
