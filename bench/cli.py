@@ -33,6 +33,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage too; keep it short)
         raise BenchInputError(message)
@@ -46,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--suite", default="quick", choices=list(SUITES), help="default datasets and models (default: quick)"
     )
-    run.add_argument("--datasets", type=_names, default=(), help="comma-separated dataset names (see `datasets`)")
+    run.add_argument(
+        "--datasets",
+        type=_names,
+        default=(),
+        help="comma-separated dataset names (see `datasets`) or card paths (path/to/card.toml)",
+    )
     run.add_argument(
         "--models",
         type=_names,
@@ -59,11 +74,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0, help="seed for splits and inits (default: 0)")
     _cards_option(run)
-    run.add_argument("--csv", type=Path, help="a CSV file of your own: numeric columns, a 0/1 target")
+    run.add_argument("--csv", type=Path, help="a CSV file of your own with a 0/1 target (--target or --formula)")
     run.add_argument("--target", help="the target column of --csv")
+    run.add_argument(
+        "--formula",
+        help='the target and terms of --csv as a Wilkinson formula, e.g. "y ~ x1 + x2 + C(group) + x1:x2" '
+        "(formulaic; treatment coding, the first level in sorted order the reference)",
+    )
+    run.add_argument("--features", type=_names, default=(), help="comma-separated columns of --csv (default: all)")
+    run.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="a folder of your own images, one sub-folder per class (png, jpg, bmp; any size)",
+    )
+    run.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=0.25,
+        help="holdout fraction of --csv and --images (default 0.25; 0: every row is train and test, as glm fits)",
+    )
     run.add_argument("--penalty", choices=["none", "l2"], help="override every dataset's penalty")
     run.add_argument("--C", type=_positive_float, help="inverse L2 strength, scikit-learn's convention")
-    run.add_argument("--repeats", type=int, help="timed repeats per fit (default: the suite's)")
+    run.add_argument(
+        "--repeats", type=int, help="timed repeats per fit and predict (default: the suite's); fast ones get more"
+    )
+    run.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="a fit or predict faster than this in all is repeated until its calls add up to it (default 0.25; "
+        "0: exactly --repeats calls)",
+    )
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
     run.add_argument("--epochs", type=int, help="CNN training epochs at most (default: the suite's, else the card's)")
     run.add_argument(
@@ -102,10 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument(
         "--metrics",
         type=_names,
-        default=("log_loss", "accuracy", "ece", "fit_seconds"),
-        help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds)",
+        help="comma-separated metrics (default: log_loss,accuracy,ece,fit_seconds; with --regressions, "
+        "every tracked metric is searched)",
     )
     hist.add_argument("--out", type=Path, default=Path("reports/history.html"), help="default: reports/history.html")
+    hist.add_argument(
+        "--regressions",
+        action="store_true",
+        help="find the runs where a tracked metric stepped up or down for good; print them and mark them on the page",
+    )
 
     # --- penalty path (bench/path.py, bench/path_report.py) ---
     path = sub.add_parser("path", help="fit every linear model along a log grid of C; plot the paths")
@@ -130,6 +177,22 @@ def build_parser() -> argparse.ArgumentParser:
     path.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
     path.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     # --- end penalty path ---
+
+    curves = sub.add_parser(
+        "curves", help="each exact model's objective against wall time: how fast it reaches the optimum"
+    )
+    curves.add_argument("--dataset", required=True, help="one binary dataset name (see `datasets`) or card path")
+    curves.add_argument(
+        "--models",
+        type=_names,
+        help="comma-separated exact models (default: every library's solvers: sklearn newton-cholesky and lbfgs, "
+        "statsmodels, glum irls and lbfgs, torch_linear)",
+    )
+    curves.add_argument("--out", type=Path, help="report directory (default: reports/curves-<dataset>)")
+    curves.add_argument("--seed", type=int, default=0, help="seed for the split (default: 0)")
+    _cards_option(curves)
+    curves.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
+    curves.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     _cards_option(sub.add_parser("datasets", help="list the dataset cards"))
     sub.add_parser("shapes", help="the seed CNN's layer-by-layer shape trace and parameter count")
@@ -165,9 +228,14 @@ def cmd_run(args) -> int:
             seed=args.seed,
             csv=args.csv,
             target=args.target,
+            formula=args.formula,
+            features=args.features,
+            images=args.images,
+            test_fraction=args.test_fraction,
             penalty=args.penalty,
             C=args.C,
             repeats=args.repeats,
+            time_budget=args.time_budget,
             threads=args.threads,
             device=args.device,
             epochs=args.epochs,
@@ -268,9 +336,17 @@ def cmd_history(args) -> int:
     from bench.tracking import history
 
     frame = history.read(args.history)
-    page = history.render_page(frame, args.metrics)
+    metrics, steps = args.metrics or history.DEFAULT_METRICS, None
+    if args.regressions:
+        steps = history.find_steps(frame, args.metrics)
+        if not args.metrics:  # the default plots that exist, and every metric that stepped
+            known = set(frame["metric"])
+            metrics = tuple(dict.fromkeys([*(m for m in history.DEFAULT_METRICS if m in known), *steps["metric"]]))
+    page = history.render_page(frame, metrics, steps)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     files.write_text(args.out, page)
+    if steps is not None:
+        print(history.render_steps_text(steps, frame["started"].nunique()))
     print(f"{frame['started'].nunique()} runs; trend page written to {args.out}")
     return 0
 
@@ -304,6 +380,23 @@ def cmd_path(args) -> int:
 
 
 # --- end penalty path ---
+
+
+def cmd_curves(args) -> int:
+    from bench.curves import report as curve_report
+    from bench.curves import run as curves
+
+    if args.threads < 1:
+        raise BenchInputError(f"--threads: expected an integer >= 1, got {args.threads}")
+    models = args.models or curves.DEFAULT_MODELS
+    run = curves.run(
+        args.dataset, models, seed=args.seed, threads=args.threads, progress=not args.quiet, cards=tuple(args.cards)
+    )
+    out = curve_report.write(run, args.out or Path(f"reports/curves-{run.dataset}"))
+    print(f"curves written to {out}/: open {out / 'index.html'} in a browser, or read {out / 'curves.md'}")
+    for row in run.reach.itertuples():
+        print(f"  {row.model:<32} final (F - F*)/|F*| = {row.final_suboptimality:.1e}")
+    return 0
 
 
 def cmd_datasets(args) -> int:
@@ -340,6 +433,7 @@ COMMANDS = {
     "models": cmd_models,
     "shapes": cmd_shapes,
     "path": cmd_path,
+    "curves": cmd_curves,
 }
 
 

@@ -17,7 +17,7 @@ ALL_MODELS = (*LINEAR_MODELS, "torch_softmax2", "torch_cnn")
 SUITES: dict[str, dict] = {
     "quick": {
         "datasets": ("spector", "breast_cancer", "synthetic", "digits", "shapes", "separated"),
-        "models": ALL_MODELS,
+        "models": (*ALL_MODELS, "glum_logit"),  # glum: binary only, skipped on K classes
         "repeats": 5,
         # a short training run (measured: digits accuracy 0.98-0.99, log loss 0.06-0.11 over 3 seeds)
         "cnn": {"epochs": 5, "lr": 1e-3},
@@ -42,10 +42,20 @@ SUITES: dict[str, dict] = {
     },
     # Large generated data (1,000,000 x 50 and 200,000 x 500; 1.2 GB of float64 in all):
     # the linear models' solvers, time and memory at scale. One timed fit after the warm-up.
+    # The fastest exact solvers of every library, at the same optimum (a cell is named as given).
     "scale": {
         "datasets": ("synthetic_tall", "synthetic_wide"),
-        "models": LINEAR_MODELS,
+        "models": (
+            "sklearn_logit[solver=lbfgs]",
+            "sklearn_logit[solver=newton-cholesky]",
+            "glum_logit",  # glum's default: irls-ls
+            "glum_logit[solver=lbfgs]",
+            "statsmodels_logit",
+            "torch_linear",
+        ),
         "repeats": 1,
+        # and each exact model's convergence curve on each dataset (bench.curves; minutes more)
+        "curves": True,
     },
 }
 
@@ -124,10 +134,15 @@ class RunConfig:
     ----------
     suite : name of a suite in ``SUITES``; supplies the default datasets, models, repeats.
     datasets, models : explicit names; empty means the suite's.
-    csv, target : a user's CSV file and its 0/1 target column, run as one more dataset.
+    csv, target : a user's CSV file and its 0/1 target column, run as one more dataset;
+        ``formula`` (instead of ``target``) its Wilkinson formula, ``features`` its chosen columns.
+    images : a user's folder of images, one sub-folder per class, run as one more dataset.
+    test_fraction : the holdout fraction of ``csv`` and ``images`` (0: every row is train and test).
     penalty, C : override every dataset's penalty (``None`` keeps each card's own).
     seed : the one seed every random choice (splits, inits) derives from.
     repeats : timed repeats per fit after one untimed warm-up; the minimum is reported.
+    time_budget : seconds a fast fit or predict is repeated to (adaptive repeats,
+        ``bench.runner.cell``; None: TIME_BUDGET_SECONDS, 0: exactly ``repeats`` calls).
     threads : BLAS / torch threads per fit (1 keeps 2-core timings comparable).
     device : "cpu" or "cuda" for the torch models.
     epochs, cnn : the CNN's most epochs, and any other ``CNN_SETTINGS`` as (name, value) pairs.
@@ -141,9 +156,14 @@ class RunConfig:
     seed: int = 0
     csv: Path | None = None
     target: str | None = None
+    formula: str | None = None
+    features: tuple[str, ...] = ()
+    images: Path | None = None
+    test_fraction: float = 0.25
     penalty: str | None = None
     C: float | None = None
     repeats: int | None = None
+    time_budget: float | None = None
     threads: int = 1
     device: str = "cpu"
     epochs: int | None = None
@@ -160,10 +180,18 @@ class RunConfig:
             raise BenchInputError(f"--penalty: expected one of {', '.join(PENALTIES)}, got {self.penalty!r}")
         if self.C is not None and not (math.isfinite(self.C) and self.C > 0):
             raise BenchInputError(f"--C: expected a finite number > 0, got {self.C!r}")
-        if (self.csv is None) != (self.target is None):
-            raise BenchInputError("--csv and --target go together: give both or neither")
+        if self.target is not None and self.formula is not None:
+            raise BenchInputError("--target and --formula exclude each other: the formula names the target on its left")
+        if (self.csv is None) != (self.target is None and self.formula is None):
+            raise BenchInputError("--csv needs --target or --formula (and they need --csv): give both or neither")
+        if self.features and (self.csv is None or self.formula is not None):
+            raise BenchInputError("--features needs --csv and --target, and excludes --formula (which names the terms)")
+        if not (isinstance(self.test_fraction, (int, float)) and 0 <= self.test_fraction < 1):
+            raise BenchInputError(f"--test-fraction: expected a number in [0, 1), got {self.test_fraction!r}")
         if self.repeats is not None and self.repeats < 1:
             raise BenchInputError(f"--repeats: expected an integer >= 1, got {self.repeats}")
+        if self.time_budget is not None and not (math.isfinite(self.time_budget) and 0 <= self.time_budget <= 60):
+            raise BenchInputError(f"--time-budget: expected seconds in [0, 60], got {self.time_budget!r}")
         if self.threads < 1:
             raise BenchInputError(f"--threads: expected an integer >= 1, got {self.threads}")
         if self.epochs is not None and self.epochs < 1:
@@ -188,13 +216,18 @@ class RunConfig:
     def dataset_names(self) -> tuple[str, ...]:
         if self.datasets:
             return self.datasets
-        if self.csv is not None:
-            return ()  # a CSV run without --datasets runs the CSV alone
+        if self.csv is not None or self.images is not None:
+            return ()  # a CSV or image-folder run without --datasets runs those alone
         return SUITES[self.suite]["datasets"]
 
     @property
     def model_names(self) -> tuple[str, ...]:
         return self.models or SUITES[self.suite]["models"]
+
+    @property
+    def with_curves(self) -> bool:
+        """Whether the run also measures convergence curves (the scale suite)."""
+        return bool(SUITES[self.suite].get("curves", False))
 
     @property
     def n_repeats(self) -> int:
@@ -212,6 +245,8 @@ class RunConfig:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fields["out"] = str(self.out)
         fields["csv"] = None if self.csv is None else str(self.csv)
+        fields["images"] = None if self.images is None else str(self.images)
+        fields["features"] = list(self.features)
         fields["datasets"], fields["models"] = list(self.datasets), list(self.models)
         fields["cnn"] = [list(pair) for pair in self.cnn]
         fields["cards"] = [str(p) for p in self.cards]
@@ -225,6 +260,8 @@ class RunConfig:
         values = dict(fields)
         values["out"] = Path(values.get("out", "reports/latest"))
         values["csv"] = None if values.get("csv") is None else Path(values["csv"])
+        values["images"] = None if values.get("images") is None else Path(values["images"])
+        values["features"] = tuple(values.get("features", ()))
         values["datasets"], values["models"] = tuple(values.get("datasets", ())), tuple(values.get("models", ()))
         values["cnn"] = tuple(tuple(pair) for pair in values.get("cnn", ()))
         values["cards"] = tuple(Path(p) for p in values.get("cards", ()))
@@ -239,9 +276,14 @@ class RunConfig:
             "seed": self.seed,
             "csv": None if self.csv is None else str(self.csv),
             "target": self.target,
+            "formula": self.formula,
+            "features": list(self.features),
+            "images": None if self.images is None else str(self.images),
+            "test_fraction": self.test_fraction,
             "penalty": self.penalty,
             "C": self.C,
             "repeats": self.n_repeats,
+            "time_budget": self.time_budget,
             "threads": self.threads,
             "device": self.device,
             "cnn": self.cnn_overrides(),

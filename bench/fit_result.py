@@ -46,7 +46,12 @@ class FitResult:
     fit_seconds_median: float = float("nan")
     predict_seconds: float = float("nan")
     predict_seconds_median: float = float("nan")
-    repeats: int = 0
+    repeats: int = 0  # timed fits (adaptive: bench.runner.cell)
+    fit_times: list[float] = field(default_factory=list)  # every timed fit, in the order they ran
+    predict_times: list[float] = field(default_factory=list)  # every timed predict
+    # the machine-speed workload (bench.runner.provenance.reference_samples) timed just before
+    # the fits and just after the predicts: what load the cell's timings felt
+    reference_times: list[float] = field(default_factory=list)
     classes: tuple[int, ...] = (1,)  # the class code of each column of test_logits
     peak_extra_bytes: int | None = None  # peak RSS of prepare() + the first fit beyond the data held
     exact: bool = True  # solves the dataset's convex objective, so must agree with the others

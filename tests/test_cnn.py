@@ -225,7 +225,7 @@ def test_cnn_result(tiny, trained):
 
 
 def test_derived_feature_dataset(tiny, trained):
-    derived = trained.extra["derived_dataset"]
+    derived = trained.extra["derived_datasets"][0]
     assert derived.name == "tiny_images:cnn_features"
     assert derived.feature_names == tuple(f"h{j}" for j in range(1, 85))
     assert derived.X_train.shape == (tiny.n_train, 84)
@@ -259,7 +259,7 @@ def refit(trained):
 
 @pytest.mark.parametrize("model", LINEAR_MODELS)
 def test_refit_fc3_agrees_with_linear_models_on_the_features(trained, refit, model):
-    derived = trained.extra["derived_dataset"]
+    derived = trained.extra["derived_datasets"][0]
     other = run_cell(derived, model, replace(TINY, models=(model,)))
     assert other.status == "ok", other.message
     coef_gap = np.max(np.abs(other.coef - refit.coef))

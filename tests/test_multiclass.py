@@ -119,7 +119,7 @@ def test_cnn_with_k_logits_and_its_last_layer(tmp_path):
     assert cnn.test_logits.shape == (dataset.X_test.shape[0], 3)
     assert (cnn.test_logits[:, 0] == 0).all()  # z_k - z_0
     assert_allclose(cnn.test_proba.sum(axis=1), 1.0, atol=1e-12)
-    features = cnn.extra["derived_dataset"]
+    features = cnn.extra["derived_datasets"][0]
     refit = {r.model: r for r in cnn.extra["derived_results"]}["torch_cnn_fc3_refit"]
     assert refit.coef.shape == (2, 84)
     for model in LINEAR_MODELS:

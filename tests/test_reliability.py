@@ -29,6 +29,7 @@ TIMING = (
     "fraction_of_peak",
     "peak_gflops",
     "peak_extra_bytes",
+    "timed_repeats",  # adaptive: a fast fit is repeated until it has spent the time budget
 )  # measurements: timings, memory
 
 

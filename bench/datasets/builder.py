@@ -82,6 +82,7 @@ def build(
     labels: tuple[str, ...] = ("0", "1"),
     cnn: dict | None = None,
     contiguous: bool = False,
+    notes: dict | None = None,
     where: str,
 ) -> Dataset:
     """Split, optionally standardise with train statistics, validate, freeze.
@@ -90,6 +91,8 @@ def build(
     training and a test row, as for spector's 32). ``where`` names the source in messages.
     """
     images_train = images_test = None
+    if split == "holdout" and test_fraction == 0:  # --test-fraction 0: every row is train and test
+        split = "none"
     if contiguous:
         X, X_train, y_train, X_test, y_test = _contiguous_parts(X, y, split, test_fraction, seed, images, where)
         split_text = f"holdout {test_fraction:g}, stratified, contiguous (test rows moved last in place)"
@@ -139,4 +142,5 @@ def build(
         images_test=images_test,
         labels=labels,
         cnn=dict(cnn or {}),
+        notes=dict(notes or {}),
     )

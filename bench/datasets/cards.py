@@ -7,10 +7,12 @@ A card::
     source = "statsmodels:spector"   # statsmodels:<name> | sklearn:<name> | synthetic | csv:<file>
     target = "GRADE"                 # ignored for synthetic
     features = ["GPA", "TUCE", "PSI"]   # or "all": every column but the target
+    formula = "GRADE ~ GPA + TUCE + C(PSI)"  # instead of target and features: a Wilkinson
+                                     # formula (bench.datasets.formula; formulaic)
 
     [split]
     method = "none"                  # "none": all rows are both train and test; "holdout"
-    test_fraction = 0.25             # holdout only
+    test_fraction = 0.25             # holdout only; 0: every row is train and test
     contiguous = false               # holdout only; true: the same stratified test rows, moved
                                      # to the end of the one array in place, train and test
                                      # views of it (no second copy of X: large cards)
@@ -52,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config import check_cnn_settings
+from bench.datasets.formula import formula_target
 from bench.errors import BenchInputError
 
 # the built-in cards ship inside the package (the repository's top-level datasets/ links here)
@@ -69,6 +72,7 @@ _TOP = {
     "source": ((str,), "a string such as 'sklearn:breast_cancer'"),
     "target": ((str,), "a column name"),
     "features": ((list, str), 'a list of column names or "all"'),
+    "formula": ((str,), "a formula such as 'y ~ x1 + C(group)'"),
     "split": ((dict,), "a table [split]"),
     "preprocess": ((dict,), "a table [preprocess]"),
     "penalty": ((dict,), "a table [penalty]"),
@@ -82,7 +86,7 @@ _REQUIRED_TOP = ("name", "description", "source", "split", "penalty")
 _TABLES = {
     "split": {
         "method": ((str,), '"none" or "holdout"'),
-        "test_fraction": ((float,), "a number in (0, 1)"),
+        "test_fraction": ((float, int), "a number in [0, 1)"),
         "contiguous": ((bool,), "true or false"),
     },
     "preprocess": {"standardize": ((bool,), "true or false")},
@@ -123,6 +127,7 @@ class Card:
     images: dict | None = None
     cnn: dict | None = None
     contiguous: bool = False  # holdout rows reordered in place; train and test are views
+    formula: str | None = None  # target and terms as a Wilkinson formula (bench.datasets.formula)
 
 
 def _check(where: str, key: str, value, spec) -> None:
@@ -162,6 +167,16 @@ def parse_card(path: Path) -> Card:
             f"{where}: field 'source' is {raw['source']!r}; expected statsmodels:<name>, "
             "sklearn:<name>, csv:<file>, synthetic or shapes"
         )
+    formula = raw.get("formula")
+    if formula is not None:
+        if kind in GENERATED:
+            raise BenchInputError(f"{where}: field 'formula' needs a table source (statsmodels, sklearn or csv)")
+        if "features" in raw:
+            raise BenchInputError(f"{where}: 'formula' and 'features' exclude each other (the formula names the terms)")
+        lhs = formula_target(formula, f"{where}: field 'formula'")
+        if raw.get("target", lhs) != lhs:
+            raise BenchInputError(f"{where}: 'target' is {raw['target']!r} but the formula's left-hand side is {lhs!r}")
+        raw["target"] = lhs
     if kind not in GENERATED and "target" not in raw:
         raise BenchInputError(f"{where}: missing field 'target' (a column name)")
     if kind in GENERATED:
@@ -188,8 +203,8 @@ def parse_card(path: Path) -> Card:
     if split not in ("none", "holdout"):
         raise BenchInputError(f'{where}: field \'split.method\' must be "none" or "holdout", got {split!r}')
     test_fraction = raw["split"].get("test_fraction", 0.25)
-    if not 0 < test_fraction < 1:
-        raise BenchInputError(f"{where}: field 'split.test_fraction' must be in (0, 1), got {test_fraction}")
+    if not 0 <= test_fraction < 1:
+        raise BenchInputError(f"{where}: field 'split.test_fraction' must be in [0, 1), got {test_fraction}")
     contiguous = raw["split"].get("contiguous", False)
     if contiguous and split != "holdout":
         raise BenchInputError(f"{where}: field 'split.contiguous' needs split.method = \"holdout\"")
@@ -240,6 +255,7 @@ def parse_card(path: Path) -> Card:
         source_name=source_name,
         target=raw.get("target"),
         features=None if features == "all" else tuple(features),
+        formula=formula,
         split=split,
         test_fraction=float(test_fraction),
         standardize=raw.get("preprocess", {}).get("standardize", False),

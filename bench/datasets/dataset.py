@@ -48,6 +48,12 @@ class Dataset:
     images_test: np.ndarray | None = None
     labels: tuple[str, ...] = ("0", "1")  # what y = 0, 1, ... stand for; K = len(labels)
     cnn: dict = field(default_factory=dict)  # the card's [cnn] training settings
+    # what the loader wants in the report's datasets table and run.json (e.g. an image
+    # folder's class names and the files it skipped); JSON-serialisable values only
+    notes: dict = field(default_factory=dict)
+    # one timed fit and predict per cell, however fast (the CNN's probe datasets: what they are
+    # for is their fits, not their timings, and there are ten per image dataset)
+    time_once: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -95,4 +101,5 @@ class Dataset:
             "images": None if self.images_train is None else "x".join(map(str, self.images_train.shape[1:])),
             "labels": ", ".join(f"{i} = {label}" for i, label in enumerate(self.labels)),
             "description": self.description,
+            **self.notes,
         }

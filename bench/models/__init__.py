@@ -32,6 +32,7 @@ REGISTRY: dict[str, str] = {
     "torch_linear": "bench.models.torch_linear:TorchLinear",
     "torch_softmax2": "bench.models.torch_softmax2:TorchSoftmax2",
     "torch_cnn": "bench.models.torch_cnn:TorchCNN",
+    "glum_logit": "bench.models.glum_logit:GlumLogit",
 }
 ENTRY_POINTS = "logitbench.models"
 _FILE_MODULE = "logitbench_plugin_"  # the made-up module a plug-in file is loaded as

@@ -30,15 +30,18 @@ class SklearnLogit(Model):
     name = "sklearn_logit"
     description = "scikit-learn LogisticRegression (newton-cholesky, tol 1e-12)"
 
-    def __init__(self, solver: str = "newton-cholesky") -> None:
+    def __init__(self, solver: str = "newton-cholesky", max_iter: int = MAX_ITER) -> None:
         self.solver = solver
+        self.max_iter = max_iter  # a cap below MAX_ITER stops early on purpose (``bench curves``)
 
     def prepare(self, dataset, config) -> None:
         from sklearn.linear_model import LogisticRegression
 
         self.dataset = dataset
         C = np.inf if dataset.penalty == "none" else dataset.C
-        self.estimator = LogisticRegression(C=C, solver=self.solver, tol=TOL.get(self.solver, 1e-10), max_iter=MAX_ITER)
+        self.estimator = LogisticRegression(
+            C=C, solver=self.solver, tol=TOL.get(self.solver, 1e-10), max_iter=self.max_iter
+        )
         self.warnings: list[str] = []
 
     def fit(self) -> None:
@@ -61,7 +64,7 @@ class SklearnLogit(Model):
     def result(self) -> FitResult:
         est, ds = self.estimator, self.dataset
         n_iter = int(np.max(est.n_iter_))
-        converged = n_iter < MAX_ITER and not self.warnings
+        converged = n_iter < self.max_iter and not self.warnings
         if ds.is_binary:
             coef, intercept = est.coef_[0], est.intercept_[0]
         else:

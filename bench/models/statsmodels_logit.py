@@ -64,6 +64,9 @@ class StatsmodelsLogit(Model):
     name = "statsmodels_logit"
     description = "statsmodels Logit / MNLogit (Newton); L2 via PenalizedMixin"
 
+    def __init__(self, max_iter: int = MAX_ITER) -> None:
+        self.max_iter = max_iter  # a cap below MAX_ITER stops early on purpose (``bench curves``)
+
     def prepare(self, dataset, config) -> None:
         import statsmodels.api as sm
         from statsmodels.base._penalized import PenalizedMixin
@@ -93,7 +96,7 @@ class StatsmodelsLogit(Model):
     def fit(self) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            self.fitted = self.make_model().fit(method="newton", maxiter=MAX_ITER, tol=TOL, disp=0)
+            self.fitted = self.make_model().fit(method="newton", maxiter=self.max_iter, tol=TOL, disp=0)
         self.warnings = [str(w.message).splitlines()[0] for w in caught]
 
     def _params(self) -> np.ndarray:

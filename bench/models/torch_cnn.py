@@ -176,30 +176,38 @@ class TorchCNN(Model):
             f"(at most {s['epochs']}) kept by validation log loss"
         )
 
-    def _evaluate(self, images):
-        """Logits (n, K) float32 and features (n, 84), in batches, no gradients."""
+    def _evaluate(self, images, net=None, probes: bool = True):
+        """Logits (n, K) float32 and, with ``probes``, the five probe points {layer: (n, F)}
+        float32 (``_torch/probes.py``; fc2's are the 84 features fc3 reads), in batches, no
+        gradients. ``net``: another network (the untrained control) on the same inputs."""
         from bench.models._torch.cnn import features_pool_first
+        from bench.models._torch.probes import LAYERS, tapped_probes
 
-        torch = self.torch
-        self.net.eval()
-        logits, features = [], []
+        torch, net = self.torch, net or self.net
+        net.eval()
+        logits, taps = [], {layer: [] for layer in LAYERS}
         with torch.no_grad():
             for start in range(0, images.shape[0], EVAL_BATCH):
-                h = features_pool_first(self.net, self._batch(images, slice(start, start + EVAL_BATCH)))  # (B, 84)
-                features.append(h.cpu())
-                logits.append(self.net.fc3(h).cpu())  # (B, K)
-        return torch.cat(logits).numpy(), torch.cat(features).numpy()
+                x = self._batch(images, slice(start, start + EVAL_BATCH))  # (B, 3, 200, 200)
+                if probes:
+                    points, z = tapped_probes(net, x)
+                    for layer in LAYERS:
+                        taps[layer].append(points[layer].cpu())
+                else:
+                    z = net.fc3(features_pool_first(net, x))
+                logits.append(z.cpu())  # (B, K)
+        return torch.cat(logits).numpy(), {layer: torch.cat(parts).numpy() for layer, parts in taps.items() if parts}
 
     def predict(self) -> None:
-        self.test_logits2, self.test_features = self._evaluate(self.images_test)
+        self.test_logits2, self.test_probes = self._evaluate(self.images_test)
 
     def result(self) -> FitResult:
         from bench.models._torch.cnn import format_shape_trace
 
         ds = self.dataset
-        train_logits2, train_features = self._evaluate(self.images_train)
+        train_logits2, train_probes = self._evaluate(self.images_train)
         start = time.perf_counter()
-        self._evaluate(self.images_test)
+        self._evaluate(self.images_test, probes=False)
         inference_seconds = time.perf_counter() - start
         # log-odds against class 0, z_k - z_0, in float64: what every model reports
         contrasts = lambda z: z[:, 1:].astype(np.float64) - z[:, :1].astype(np.float64)  # noqa: E731
@@ -246,10 +254,71 @@ class TorchCNN(Model):
         result.extra["architecture"] = format_shape_trace()  # the layer-by-layer trace the report prints
         if ds.is_binary:  # BCEWithLogitsLoss(z1 - z0) is the two-class identity
             result.extra["losses"] = loss_equivalence(self.test_logits2, ds.y_test.astype(np.int64))
-        features = self._feature_dataset(train_features, self.test_features)
-        result.extra["derived_dataset"] = features
+        features = self._feature_dataset(train_probes["fc2"], self.test_probes["fc2"])
+        control = self._control_network()
+        random_probes = (self._evaluate(self.images_train, control)[1], self._evaluate(self.images_test, control)[1])
+        probe_sets = self._probe_datasets({"trained": (train_probes, self.test_probes), "random": random_probes})
+        result.extra["derived_datasets"] = [features, *probe_sets]
         result.extra["derived_results"] = self._fc3_results(features)
         return result
+
+    def _control_network(self):
+        """The random-initialisation control: the same ``Net``, with the weights it had before
+        training (the seed's initialisation), never trained (Zhang & Bowman's baseline)."""
+        control = copy.deepcopy(self.net)
+        control.load_state_dict(self.initial_state)
+        return control
+
+    def _probe_datasets(self, networks: dict) -> list:
+        """Each (network, layer) probe point as a dataset ``<name>:probe:<network>:<layer>``: the
+        parent's rows, split, labels, penalty and C; features as the layer gives them (not
+        standardised, as fc3 reads fc2's); timed once (``Dataset.time_once``). Its notes say
+        whether the layer's training features separate the classes (the LP check, whatever
+        the penalty: how linearly separable the classes are at that depth)."""
+        from bench.models._torch.probes import LAYERS, feature_names
+        from bench.stats.separation import detect_separation
+
+        ds, out = self.dataset, []
+        which = {"trained": "trained on", "random": "untrained (its initial weights), on"}
+
+        def describe(network: str, layer: str, width: int) -> str:
+            after = f"{layer} + ReLU" + (" + pool, averaged to 2x2 per channel" if layer.startswith("conv") else "")
+            return (
+                f"probe: the {width} features after {after} of torch_cnn {which[network]} {ds.name}; not standardised"
+            )
+
+        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        for network, (train, test) in networks.items():
+            for depth, layer in enumerate(LAYERS, start=1):
+                X_train, X_test = as64(train[layer]), as64(test[layer])
+                X_train.setflags(write=False)
+                X_test.setflags(write=False)
+                names = feature_names(layer)
+                separated = detect_separation(X_train, ds.y_train, names) is not None
+                out.append(
+                    replace(
+                        ds,
+                        name=f"{ds.name}:probe:{network}:{layer}",
+                        description=describe(network, layer, X_train.shape[1]),
+                        source=f"torch_cnn on {ds.name} (probe)",
+                        feature_names=names,
+                        X_train=X_train,
+                        X_test=X_test,
+                        standardized=False,
+                        truth=None,
+                        images_train=None,
+                        images_test=None,
+                        notes={
+                            "probe_of": ds.name,
+                            "network": network,
+                            "layer": layer,
+                            "depth": depth,
+                            "separated": separated,
+                        },
+                        time_once=True,
+                    )
+                )
+        return out
 
     def _feature_dataset(self, train_features: np.ndarray, test_features: np.ndarray):
         ds = self.dataset

@@ -96,6 +96,15 @@ class TorchLinear(TorchTabular):
         "float64; Newton, or at scale Newton with a sampled Hessian / L-BFGS, by shape"
     )
 
+    SOLVERS = ("newton", "newton-sampled", "lbfgs")
+
+    def __init__(self, solver: str | None = None, max_iter: int | None = None) -> None:
+        """``solver``: one of SOLVERS for a binary fit (default: ``choose_solver`` by shape);
+        ``max_iter``: cap the iterations below each solver's own (``bench curves`` samples with it)."""
+        if solver is not None and solver not in self.SOLVERS:
+            raise ValueError(f"torch_linear: unknown solver {solver!r}; expected one of {', '.join(self.SOLVERS)}")
+        self.chosen_solver, self.max_iter = solver, max_iter
+
     def label_dtype_for(self, dataset) -> str:
         return "float64" if dataset.is_binary else "int64"
 
@@ -127,7 +136,9 @@ class TorchLinear(TorchTabular):
 
     @property
     def solver(self) -> str:
-        return choose_solver(*self.X_train.shape) if self.dataset.is_binary else "newton"
+        if not self.dataset.is_binary:
+            return "newton"
+        return self.chosen_solver or choose_solver(*self.X_train.shape)
 
     def evaluate(self, theta, chunks, hessian_chunks=(), with_loss: bool = True):
         """Objective (None unless ``with_loss``) and gradient at ``theta`` = [w, b] over the
@@ -194,11 +205,9 @@ class TorchLinear(TorchTabular):
             self.module.weight.zero_()
             self.module.bias.zero_()
         params = [self.module.weight, self.module.bias]
-        solver = self.solver
+        solver, cap = self.solver, self.max_iter or MAX_ITER
         if solver == "newton":
-            outcome = newton.minimize(
-                self.objective, params, self.hessian, max_iter=MAX_ITER, decrement_tol=DECREMENT_TOL
-            )
+            outcome = newton.minimize(self.objective, params, self.hessian, max_iter=cap, decrement_tol=DECREMENT_TOL)
         elif solver == "newton-sampled":
             theta = self.torch.zeros(self.X_train.shape[1] + 1, dtype=self.torch.float64, device=self.device)
             sample = sample_chunks(self.chunks, self.X_train.shape[1])
@@ -208,7 +217,7 @@ class TorchLinear(TorchTabular):
                 lambda t, hessian, loss: self.evaluate(t, coarse, coarse if hessian else (), loss),
                 theta,
                 quasi_newton=False,
-                max_iter=MAX_ITER,
+                max_iter=cap,
                 decrement_tol=SAMPLE_DECREMENT_TOL,
             )
             n_iter = outcome.n_iter
@@ -218,7 +227,7 @@ class TorchLinear(TorchTabular):
                     lambda t, hessian, loss: self.evaluate(t, self.chunks, sample if hessian else (), loss),
                     theta,
                     quasi_newton=True,
-                    max_iter=MAX_ITER,
+                    max_iter=cap,
                     decrement_tol=SAMPLED_DECREMENT_TOL,
                 )
                 n_iter += outcome.n_iter
@@ -226,7 +235,10 @@ class TorchLinear(TorchTabular):
             with self.torch.no_grad():
                 newton._assign(params, theta)
         else:
-            outcome = lbfgs.minimize(self.module, self.X_train, self.y_train, self.lam, grad_tol=LBFGS_GRAD_TOL)
+            capped = {"max_iter": self.max_iter} if self.max_iter else {}
+            outcome = lbfgs.minimize(
+                self.module, self.X_train, self.y_train, self.lam, grad_tol=LBFGS_GRAD_TOL, **capped
+            )
         self.n_iter, self.converged, self.message = outcome.n_iter, outcome.converged, outcome.message
 
     def solver_description(self) -> str:

@@ -7,6 +7,7 @@ both write a number; ``INTRO``, ``run_line`` and ``summary`` are the top of both
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -79,6 +80,16 @@ INTRO = (
 )
 
 
+def _adaptive(info: dict) -> str:
+    budget = info.get("adaptive_repeats")
+    if not budget:
+        return ""
+    return (
+        f" (a fast fit or predict more: until its calls add up to {budget['budget_seconds']:g} s, "
+        f"{budget['max_repeats']} calls at most; every call is in `timings.csv`)"
+    )
+
+
 def run_line(info: dict) -> str:
     """Suite, seed, repeats, threads, times, commit, machine and versions, in one sentence."""
     config, machine, git = info.get("config", {}), info.get("machine", {}), info.get("git", {})
@@ -86,14 +97,33 @@ def run_line(info: dict) -> str:
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
     return (
         f"Suite {config.get('suite')}, seed {info.get('seed')}, {config.get('repeats')} timed repeats per fit after "
-        f"one warm-up, {config.get('threads')} thread(s) per fit. {info.get('started')} → {info.get('finished')}. "
+        f"one warm-up{_adaptive(info)}, {config.get('threads')} thread(s) per fit. "
+        f"{info.get('started')} → {info.get('finished')}. "
         f"Commit {commit}. {machine.get('cpu')}, {machine.get('cores')} cores, Python {machine.get('python')}. "
         f"{versions}."
     )
 
 
 def summary(results) -> tuple[list, str]:
-    """(one DatasetSummary per dataset, a line on failed cells or "")."""
-    verdicts = agreement_with_verdict(results.agreement, results.run_info.get("inexact", []))
-    failed = results.fits[results.fits["status"] == "failed"]
-    return summarize(results, verdicts), (f"{len(failed)} cell(s) failed; see Fits and runtime." if len(failed) else "")
+    """(one DatasetSummary per dataset but the probes, which have their own section, where their
+    failed cells are listed too; a line on failed cells or "")."""
+    main = without_probes(results)
+    verdicts = agreement_with_verdict(main.agreement, main.run_info.get("inexact", []))
+    failed = main.fits[main.fits["status"] == "failed"]
+    return summarize(main, verdicts), (f"{len(failed)} cell(s) failed; see Fits and runtime." if len(failed) else "")
+
+
+def without_probes(results):
+    """``results`` without the probe datasets: every other section shows the run's own datasets."""
+    names = {name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d}
+    if not names:
+        return results
+    tables = {
+        f.name: getattr(results, f.name)[~getattr(results, f.name)["dataset"].isin(names)]
+        for f in dataclasses.fields(results)
+        if isinstance(getattr(results, f.name), pd.DataFrame)
+        and "dataset" in getattr(results, f.name).columns
+        and f.name != "probes"
+    }
+    info = dict(results.run_info, datasets={k: v for k, v in results.run_info["datasets"].items() if k not in names})
+    return dataclasses.replace(results, **tables, run_info=info)

@@ -203,3 +203,57 @@ def learning_curve(training: pd.DataFrame, dataset: str, model: str, chosen_epoc
     grid[1].legend(fontsize=6, loc="lower right")
     figure.suptitle(f"{dataset} / {model}: learning curve", fontsize=9)
     return to_png(figure)
+
+
+def probes(probe_table: pd.DataFrame, dataset: str, cnn: dict) -> bytes | None:
+    """Probe test log loss and accuracy against depth, the trained network solid and the untrained
+    control dashed (the exact models agree, so their median is drawn); the CNN's own test log
+    loss and accuracy (``cnn``: {"test_log_loss": ..., "test_accuracy": ...}) as dotted lines."""
+    part = probe_table[probe_table["dataset"] == dataset]
+    if part.empty:
+        return None
+    by = part.groupby(["network", "depth", "layer"], as_index=False)[["test_log_loss", "test_accuracy"]].median()
+    figure = new_figure(7.5, 2.8)
+    grid = figure.subplots(1, 2, squeeze=False)[0]
+    for axes, column, label in zip(grid, ("test_log_loss", "test_accuracy"), ("test log loss", "test accuracy")):
+        for network, color, style in (("trained", PALETTE[0], "-"), ("random", PALETTE[1], "--")):
+            rows = by[by["network"] == network].sort_values("depth")
+            axes.plot(rows["depth"], rows[column], style, marker="o", ms=4, lw=1.2, color=color, label=network)
+        reference = cnn.get(column)
+        if reference is not None and np.isfinite(reference):
+            axes.axhline(reference, ls=":", color="0.2", lw=1, label="the CNN itself")
+        layers = by.drop_duplicates("depth").sort_values("depth")
+        axes.set_xticks(layers["depth"], layers["layer"], fontsize=7)
+        axes.set_title(label, fontsize=8)
+        axes.tick_params(labelsize=6)
+    grid[0].legend(fontsize=6)
+    figure.suptitle(f"{dataset}: a logistic regression on each layer's features", fontsize=9)
+    return to_png(figure)
+
+
+CURVE_FLOOR = 1e-16  # relative suboptimality 0 (the model that defined F*) is drawn here on the log axis
+REACH_LINES = (1e-4, 1e-6, 1e-8)
+
+
+def convergence(curves: pd.DataFrame, dataset: str, f_star: float) -> bytes | None:
+    """(F − F*)/|F*| on a log axis against seconds (log), one line per model: each point one
+    whole capped run (``bench.curves``); grey lines at 1e-4, 1e-6 and 1e-8."""
+    data = curves[curves["dataset"] == dataset]
+    if data.empty:
+        return None
+    palette = colors(list(dict.fromkeys(data["model"])))
+    figure = new_figure(7.5, 4.2)
+    axes = figure.subplots()
+    scale = abs(f_star) or 1.0
+    for model, part in data.groupby("model", sort=False):
+        relative = np.maximum(part["suboptimality"].to_numpy() / scale, CURVE_FLOOR)
+        axes.plot(part["seconds"], relative, marker="o", markersize=3, color=palette[model], label=model)
+    for level in REACH_LINES:
+        axes.axhline(level, color="0.8", linewidth=0.8, zorder=0)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("seconds (one whole capped run)")
+    axes.set_ylabel("(F − F*) / |F*|")
+    axes.set_title(f"{dataset}: distance to the optimum over time")
+    axes.legend(fontsize=8, loc="upper right")
+    return to_png(figure)

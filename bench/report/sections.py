@@ -15,7 +15,8 @@ import pandas as pd
 
 from bench.config import TOLERANCES
 from bench.report import plots
-from bench.report.blocks import Code, Figure, Heading, Section, Table, Text
+from bench.report.blocks import Code, Figure, Heading, Section, Table, Text, without_probes
+from bench.tables.ranking import ranking_frame, time_to_reach
 from bench.tables.schema import TRUTH
 from bench.tables.verdicts import LOSS_TOLERANCE, agreement_with_verdict, losses_with_verdict
 
@@ -186,13 +187,35 @@ def runtime(results) -> list:
     blocks = [
         Text(
             "Only `fit()` and `predict()` are timed (wall clock, `perf_counter`, the minimum over the timed "
-            "repeats after one warm-up; the median is in `metrics.csv`). `loglik` is the training "
+            "repeats after one warm-up; the median is in `metrics.csv`, every call in `timings.csv`). A fast "
+            "fit or predict is repeated until its calls add up to a time budget (`adaptive_repeats` in `run.json`). "
+            "`loglik` is the training "
             "log-likelihood at the fitted parameters (unpenalised). `peak_extra_bytes`: peak resident memory "
             "of preparing and the first fit beyond the data already held."
         ),
         Figure(lambda: plots.runtime(results.fits), "fit and predict seconds"),
         Table(fits[FIT_COLUMNS], verdict_column="status"),
     ]
+    ranking = ranking_frame(
+        results.fits,
+        results.coefficients,
+        results.metrics,
+        results.run_info.get("datasets", {}),
+        results.run_info.get("inexact", []),
+    )
+    if not ranking.empty:
+        bandwidth = results.run_info.get("memory_bandwidth_bytes_per_second") or float("nan")
+        blocks += [
+            Text(
+                "Data larger than any cache: the exact models fastest first. `ratio_to_fastest_peer` is a model's "
+                "fit time over the fastest other exact model's (same run, same optimum); `passes_over_X` its fit "
+                f"time in units of one read of X_train at the memory bandwidth measured in this run "
+                f"({bandwidth / 1e9:.1f} GB/s, one thread): the distance from what the hardware allows. "
+                "`objective_gap` is F − F*, F = mean log-loss + λ/2‖w‖² from its coefficients, F* the lowest "
+                "of the models: how far each stopped from the optimum."
+            ),
+            Table(ranking, verdict_column=None),
+        ]
     speed = _wide_metrics(results.metrics, SPEED_METRICS)
     if not speed.empty:
         blocks += [
@@ -202,6 +225,30 @@ def runtime(results) -> list:
                 "FLOPs)."
             ),
             Table(speed, verdict_column=None),
+        ]
+    return blocks
+
+
+def convergence(results) -> list:
+    """The scale suite's convergence curves (``bench.curves``): the figure and the time to reach."""
+    curves, info = results.curves, results.run_info.get("curves", {})
+    if curves.empty:
+        return []
+    blocks = [
+        Text(
+            "How fast each exact model gets to the optimum, not only when it stopped: each model refitted from its "
+            "own start with a growing iteration cap (max_iter = 1, 2, 4, 5, 8, 11, ...; benchopt's iteration "
+            "sampling), each point one whole capped run: its time, and F = mean log-loss + λ/2‖w‖² at the "
+            "coefficients it returned. F* is the lowest F reached, polished by one Newton step. Every point is in "
+            "`curves.csv`; `python -m bench curves --dataset NAME` draws one dataset's."
+        )
+    ]
+    for dataset, part in curves.groupby("dataset", sort=False):
+        f_star = info.get(dataset, {}).get("f_star", part["objective"].min())
+        blocks += [
+            Heading(dataset),
+            Figure(lambda d=dataset, f=f_star: plots.convergence(curves, d, f), f"convergence curves on {dataset}"),
+            Table(time_to_reach(part, f_star), verdict_column=None),
         ]
     return blocks
 
@@ -306,6 +353,66 @@ def losses(results) -> list:
     ]
 
 
+def probes(results) -> list:
+    """Every layer of the CNN read by logistic regressions (``probes.csv``), trained against untrained."""
+    table = results.probes
+    if table.empty:
+        return []
+    blocks = [
+        Text(
+            "At each depth of the seed CNN, the layer's features (after its ReLU; the convolution stages after "
+            "their pool, averaged to 2 × 2 per channel: 24, 64 and 128 features; fc1 120, fc2 84) are a dataset "
+            "`NAME:probe:NETWORK:LAYER` with the parent's rows, split, penalty and C, not standardised, "
+            "and every exact linear model of the run fits it (Alain & Bengio's linear probes). `trained` is the "
+            "trained network; `random` the same network with its initial, untrained weights (the control). "
+            "The test log loss says how linearly the classes can be read at that depth; `separated` is the LP "
+            "check on the layer's training features (the classes split by a hyperplane); `max_abs_diff` the "
+            "probe's largest coefficient difference to the other exact models, held to the coefficient "
+            f"tolerance {TOLERANCES['coef']:g}. The trained fc2 probe reads the same 84 features as the last-layer "
+            "refit (`:cnn_features`), so its coefficients are the refit's."
+        )
+    ]
+    names = [name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d]
+    failed = results.fits[results.fits["dataset"].isin(names) & (results.fits["status"] == "failed")]
+    if len(failed):
+        blocks += [Text(f"{len(failed)} probe fit(s) failed:"), Table(failed[["dataset", "model", "message"]], None)]
+    cnn_scores = _wide_metrics(results.metrics[results.metrics["model"] == "torch_cnn"], ["log_loss", "accuracy"])
+    for dataset, part in table.groupby("dataset", sort=False):
+        own = cnn_scores[cnn_scores["dataset"] == dataset]
+        reference = (
+            {"test_log_loss": own["log_loss"].iloc[0], "test_accuracy": own["accuracy"].iloc[0]} if len(own) else {}
+        )
+        part = part.assign(order=part["network"].map({"trained": 0, "random": 1}))
+        wide = (
+            part.groupby(["depth", "layer", "order", "network"], sort=True)
+            .agg(
+                n_features=("n_features", "first"),
+                test_log_loss=("test_log_loss", "median"),
+                test_accuracy=("test_accuracy", "median"),
+                separated=("separated", "first"),
+                max_abs_diff=("max_abs_diff", "max"),
+            )
+            .reset_index()
+            .drop(columns="order")
+        )
+        wide["verdict"] = ["pass" if d <= TOLERANCES["coef"] else "FAIL" for d in wide["max_abs_diff"]]
+        first = {
+            network: rows.loc[rows["separated"].astype(bool), "layer"].head(1).tolist()
+            for network, rows in wide.groupby("network", sort=False)
+        }
+        said = "; ".join(
+            f"{network}: first at {found[0]}" if found else f"{network}: at no depth"
+            for network, found in first.items()
+        )
+        blocks += [
+            Heading(dataset),
+            Figure(lambda d=dataset, r=reference: plots.probes(table, d, r), f"probes through the CNN on {dataset}"),
+            Text(f"First linearly separable (training features) — {said}."),
+            Table(wide),
+        ]
+    return blocks
+
+
 def conventions(results) -> list:
     tolerances = ", ".join(f"{q} {t:g}" for q, t in TOLERANCES.items())
     return [
@@ -323,7 +430,9 @@ def conventions(results) -> list:
 
 
 def sections(results) -> list[Section]:
-    """Every section with something to show, in reading order."""
+    """Every section with something to show, in reading order. The probe datasets appear in their
+    own section only."""
+    every, results = results, without_probes(results)
     verdicts = agreement_with_verdict(results.agreement, results.run_info.get("inexact", []))
     candidates = [
         ("datasets", "Datasets", datasets(results)),
@@ -335,8 +444,10 @@ def sections(results) -> list[Section]:
         ("truth", "Against the truth", truth(results)),
         ("calibration", "Calibration", calibration(results)),
         ("runtime", "Fits and runtime", runtime(results)),
+        ("convergence", "Convergence curves", convergence(results)),
         ("cnn", "The seed CNN", cnn(results)),
         ("last-layer", "The last layer is a logistic regression", last_layer(results, verdicts)),
+        ("probes", "Every layer is a logistic regression", probes(every)),
         ("losses", "Four losses on the CNN's logits", losses(results)),
         ("conventions", "Conventions", conventions(results)),
     ]

@@ -21,16 +21,45 @@ from bench.runner import memory
 from bench.runner.findings import Finding
 from bench.runner.isolation import CellTimeout, call_with_timeout
 from bench.runner.matmul_peak import matmul_peak_flops
+from bench.runner.provenance import reference_samples
+
+# Adaptive repeats (as timeit.autorange and pytest-benchmark's calibration): a phase whose
+# ``--repeats`` timed calls add up to less than TIME_BUDGET_SECONDS is fast, and is repeated
+# until its calls add up to the budget and number at least MIN_REPEATS, at most MAX_REPEATS.
+# A slow phase gets ``--repeats`` calls; a model with ``max_repeats`` (the CNN: 1) no more.
+TIME_BUDGET_SECONDS = 0.25
+MIN_REPEATS = 5
+MAX_REPEATS = 200
+# The machine-speed workload (provenance.reference_samples, ~4 ms) is timed REFERENCE_CALLS
+# times just before a cell's fits and just after its predicts: ``bench compare`` divides the
+# cell's samples by their median, so load that comes and goes during a run (another process
+# on a shared machine) slows the reference with the fits and is not read as a regression.
+REFERENCE_CALLS = 2  # 4 per cell, ~16 ms on a calm machine
 
 
-def _timed(call, synchronize, repeats: int) -> list[float]:
-    """Wall time of ``repeats`` calls (perf_counter; the model syncs any device first)."""
-    seconds = []
-    for _ in range(repeats):
+def adaptive_repeats(budget: float | None = None) -> dict:
+    """The budget (``RunConfig.time_budget``, default TIME_BUDGET_SECONDS), as run.json records it."""
+    budget = TIME_BUDGET_SECONDS if budget is None else budget
+    return {"budget_seconds": budget, "min_repeats": MIN_REPEATS, "max_repeats": MAX_REPEATS}
+
+
+def _timed(call, synchronize, repeats: int, cap: int, budget: float = TIME_BUDGET_SECONDS) -> list[float]:
+    """Wall time of each call (perf_counter; the model syncs any device first): ``repeats``
+    calls, then, if they took less than ``budget`` seconds, more until they reach it (``cap``
+    at most; a budget of 0 turns this off)."""
+    seconds: list[float] = []
+
+    def once() -> None:
         start = time.perf_counter()
         call()
         synchronize()
         seconds.append(time.perf_counter() - start)
+
+    for _ in range(repeats):
+        once()
+    if sum(seconds) < budget:  # a fast phase
+        while len(seconds) < cap and (sum(seconds) < budget or len(seconds) < MIN_REPEATS):
+            once()
     return seconds
 
 
@@ -65,9 +94,15 @@ def _add_fractions_of_peak(result: FitResult) -> None:
 
 
 def run_cell(
-    dataset: Dataset, model_name: str, config: RunConfig, finding: Finding | None = None, model_class=None
+    dataset: Dataset,
+    model_name: str,
+    config: RunConfig,
+    finding: Finding | None = None,
+    model_class=None,
+    time_budget: float | None = None,
 ) -> FitResult:
-    """Prepare, warm up once, time ``config.n_repeats`` fits and predicts, collect.
+    """Prepare, warm up once, time ``config.n_repeats`` fits and predicts (more when they are
+    fast: ``time_budget``, default TIME_BUDGET_SECONDS; 0 for exactly ``config.n_repeats``), collect.
 
     A model that raises, diverges or does not converge gives a ``failed`` result with
     its message; nothing it does can stop the other cells. When ``finding`` says the
@@ -81,6 +116,9 @@ def run_cell(
     if finding is not None and model.exact:
         return FitResult(model=model_name, dataset=dataset.name, status=finding.status, message=finding.message)
     repeats = min(config.n_repeats, model.max_repeats or config.n_repeats)
+    cap = model.max_repeats or max(MAX_REPEATS, repeats)  # a CNN training run stays single
+    if dataset.time_once:  # a probe dataset: its fits matter, not their timings
+        repeats = cap = 1
     try:
         with threadpool_limits(limits=config.threads):
             # peak memory of preparing and the first (untimed) fit, beyond the data already held
@@ -91,8 +129,11 @@ def run_cell(
             if model.warm_up_fit:
                 model.predict()
                 model.synchronize()
-            fit_times = _timed(model.fit, model.synchronize, repeats)
-            predict_times = _timed(model.predict, model.synchronize, repeats)
+            budget = adaptive_repeats(config.time_budget if time_budget is None else time_budget)["budget_seconds"]
+            reference_times = [] if dataset.time_once else reference_samples(REFERENCE_CALLS)
+            fit_times = _timed(model.fit, model.synchronize, repeats, cap, budget)
+            predict_times = _timed(model.predict, model.synchronize, repeats, cap, budget)
+            reference_times += [] if dataset.time_once else reference_samples(REFERENCE_CALLS)
             result = model.result()
             result.model = model_name  # the cell is named as the run names it: sklearn_logit[solver=lbfgs]
             _add_fractions_of_peak(result)
@@ -106,7 +147,9 @@ def run_cell(
         )
     result.fit_seconds, result.fit_seconds_median = min(fit_times), statistics.median(fit_times)
     result.predict_seconds, result.predict_seconds_median = min(predict_times), statistics.median(predict_times)
-    result.repeats = repeats
+    result.repeats = len(fit_times)
+    result.fit_times, result.predict_times = fit_times, predict_times
+    result.reference_times = reference_times
     result.peak_extra_bytes = peak.extra_bytes
     problem = _check_finite(result)
     if problem or result.converged is False:

@@ -41,6 +41,7 @@ SCALAR_FIELDS = (
     "exact",
     "peak_extra_bytes",
 )
+SAMPLE_FIELDS = ("fit_times", "predict_times", "reference_times")  # every timed call, as JSON lists
 DATASET_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
 DATASET_SCALARS = (
     "name",
@@ -54,6 +55,8 @@ DATASET_SCALARS = (
     "standardized",
     "labels",
     "cnn",
+    "notes",
+    "time_once",
 )
 
 
@@ -67,7 +70,7 @@ def _key(dataset: str, model: str) -> str:
 
 def _result_parts(result: FitResult, prefix: str, arrays: dict) -> dict:
     """Scalars of ``result`` as JSON-able values; its arrays into ``arrays`` under ``prefix``."""
-    scalars = {name: getattr(result, name) for name in SCALAR_FIELDS}
+    scalars = {name: getattr(result, name) for name in SCALAR_FIELDS + SAMPLE_FIELDS}
     scalars["classes"] = list(result.classes)
     for name in ARRAY_FIELDS:
         value = getattr(result, name)
@@ -78,11 +81,11 @@ def _result_parts(result: FitResult, prefix: str, arrays: dict) -> dict:
         ame, se, classes = extra.pop("effects")
         arrays[f"{prefix}effects_ame"], arrays[f"{prefix}effects_se"] = np.asarray(ame), np.asarray(se)
         scalars["effects_classes"] = list(classes)
-    derived = extra.pop("derived_dataset", None)
-    if derived is not None:
-        scalars["derived_dataset"] = {name: getattr(derived, name) for name in DATASET_SCALARS}
+    scalars["derived_datasets"] = []
+    for i, derived in enumerate(extra.pop("derived_datasets", [])):
+        scalars["derived_datasets"].append({name: getattr(derived, name) for name in DATASET_SCALARS})
         for name in DATASET_ARRAYS:
-            arrays[f"{prefix}derived_{name}"] = getattr(derived, name)
+            arrays[f"{prefix}derived{i}_{name}"] = getattr(derived, name)
     scalars["derived_results"] = [
         _result_parts(r, f"{prefix}d{i}_", arrays) for i, r in enumerate(extra.pop("derived_results", []))
     ]
@@ -92,6 +95,7 @@ def _result_parts(result: FitResult, prefix: str, arrays: dict) -> dict:
 
 def _result_from_parts(scalars: dict, prefix: str, arrays) -> FitResult:
     fields = {name: scalars[name] for name in SCALAR_FIELDS}
+    fields |= {name: list(scalars.get(name, [])) for name in SAMPLE_FIELDS}
     fields["classes"] = tuple(scalars["classes"])
     for name in ARRAY_FIELDS:
         fields[name] = arrays[f"{prefix}{name}"] if f"{prefix}{name}" in arrays else None
@@ -103,11 +107,13 @@ def _result_from_parts(scalars: dict, prefix: str, arrays) -> FitResult:
             arrays[f"{prefix}effects_se"],
             tuple(scalars["effects_classes"]),
         )
-    if "derived_dataset" in scalars:
-        meta = dict(scalars["derived_dataset"])
-        meta["feature_names"], meta["labels"] = tuple(meta["feature_names"]), tuple(meta["labels"])
-        data = {name: frozen(arrays[f"{prefix}derived_{name}"]) for name in DATASET_ARRAYS}
-        result.extra["derived_dataset"] = Dataset(**meta, **data)
+    derived = []
+    for i, meta in enumerate(scalars.get("derived_datasets", [])):
+        meta = dict(meta, feature_names=tuple(meta["feature_names"]), labels=tuple(meta["labels"]))
+        data = {name: frozen(arrays[f"{prefix}derived{i}_{name}"]) for name in DATASET_ARRAYS}
+        derived.append(Dataset(**meta, **data))
+    if derived:
+        result.extra["derived_datasets"] = derived
     if scalars["derived_results"]:
         result.extra["derived_results"] = [
             _result_from_parts(s, f"{prefix}d{i}_", arrays) for i, s in enumerate(scalars["derived_results"])

@@ -6,6 +6,7 @@ from bench import models
 from bench.config import RunConfig
 from bench.datasets import Dataset
 from bench.fit_result import FitResult
+from bench.runner.cell import TIME_BUDGET_SECONDS
 from bench.runner.executors import executor_for
 from bench.runner.findings import pre_fit_finding
 from bench.runner.progress import Progress
@@ -16,8 +17,8 @@ def run_grid(
 ) -> tuple[list[FitResult], list[Dataset]]:
     """Run every model on every dataset; results in grid order whatever the executor.
 
-    A model may hand back a dataset it derived (the CNN's penultimate features) and
-    results on it (its last layer); derived datasets form the next wave, so every model
+    A model may hand back datasets it derived (the CNN's penultimate features and its
+    probes) and results on them (its last layer); derived datasets form the next wave, so every model
     of the run that supports them fits them too. With a ``store`` (a CellStore) each
     finished cell is saved as it finishes and cells already there are not rerun.
     Returns the results and all datasets.
@@ -33,7 +34,8 @@ def run_grid(
     )
     progress.header(
         f"logitbench: {len(datasets)} datasets x {len(names)} models, 1 warm-up + {config.n_repeats} timed "
-        f"repeats per fit, {config.threads} thread(s) per fit, {where}"
+        f"repeats per fit (fast ones until they add up to {TIME_BUDGET_SECONDS:g} s), {config.threads} thread(s) "
+        f"per fit, {where}"
     )
     wave, seen, results, count = list(datasets), [], [], 0
     while wave:
@@ -61,8 +63,7 @@ def run_grid(
         wave = []
         for result in ordered:
             results.append(result)
-            derived = result.extra.pop("derived_dataset", None)
-            if derived is not None:
+            for derived in result.extra.pop("derived_datasets", []):
                 wave.append(derived)
                 progress.total += len(names)
             results.extend(result.extra.pop("derived_results", []))

@@ -32,6 +32,7 @@ from bench.tables.schema import (
     FITS_COLUMNS,
     LOSS_COLUMNS,
     PREDICTION_COLUMNS,
+    TIMING_COLUMNS,
     TRAINING_COLUMNS,
     TRUTH,
 )
@@ -215,3 +216,24 @@ def losses_frame(results: list[FitResult]) -> pd.DataFrame:
     """The loss-equivalence table of every model that reported one (the CNN, on its real logits)."""
     rows = [{"dataset": r.dataset, "model": r.model, **row} for r in results for row in r.extra.get("losses", [])]
     return pd.DataFrame(rows, columns=LOSS_COLUMNS)
+
+
+def timings_frame(results: list[FitResult]) -> pd.DataFrame:
+    """Every timed call of every cell, in the order they ran: the samples behind ``fits.csv``'s
+    minima and ``metrics.csv``'s medians (``bench compare`` tests them). A fit timed by its
+    model alone (the CNN's fc3 refit) is one sample of its ``fit_seconds``. Phase ``reference``:
+    the machine-speed workload timed around the cell (``bench.runner.cell.REFERENCE_CALLS``)."""
+    rows = []
+    for r in results:
+        for phase, samples, single in (
+            ("fit", r.fit_times, r.fit_seconds),
+            ("predict", r.predict_times, r.predict_seconds),
+            ("reference", r.reference_times, np.nan),
+        ):
+            if not samples and np.isfinite(single):
+                samples = [single]
+            rows += [
+                {"dataset": r.dataset, "model": r.model, "phase": phase, "repeat": i, "seconds": float(s)}
+                for i, s in enumerate(samples)
+            ]
+    return pd.DataFrame(rows, columns=TIMING_COLUMNS).astype({"repeat": "int64", "seconds": "float64"})

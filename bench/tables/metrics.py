@@ -17,6 +17,9 @@ coef_max_abs_error_vs_truth               synthetic data: largest |estimate - tr
 logit_rmse_vs_truth, log_loss_gap_to_bayes   data with known true log-odds
 bayes_log_loss                            (model ``truth``) mean entropy of the true probabilities:
                                           the expected log loss of the best possible model
+passes_over_X                             data too large for any cache (the scale suite): fit seconds
+                                          over the time to stream X_train once at the memory
+                                          bandwidth measured in the run (``passes_over_x_frame``)
 """
 
 from __future__ import annotations
@@ -144,3 +147,23 @@ def calibration_frame(results: list[FitResult], datasets: dict[str, Dataset], se
                 for b in calibration.reliability(proba, y)
             ]
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+
+
+def passes_over_x_frame(fits: pd.DataFrame, by_name: dict[str, Dataset], bandwidth: float | None) -> pd.DataFrame:
+    """``passes_over_X`` rows: each ok fit's ``fit_seconds`` in units of one read of its dataset's
+    X_train at ``bandwidth`` bytes/s (None: no dataset large enough to measure against)."""
+    rows = []
+    if bandwidth:
+        for fit in fits[fits["status"] == "ok"].itertuples():
+            dataset = by_name.get(fit.dataset)
+            if dataset is not None and np.isfinite(fit.fit_seconds):
+                one_read = dataset.X_train.nbytes / bandwidth
+                rows.append(
+                    {
+                        "dataset": fit.dataset,
+                        "model": fit.model,
+                        "metric": "passes_over_X",
+                        "value": fit.fit_seconds / one_read,
+                    }
+                )
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)

@@ -58,6 +58,29 @@ CALIBRATION_COLUMNS = [
     "accuracy",
 ]
 
+# every timed call: one row per (dataset, model, phase, repeat); phase is "fit" or "predict", or
+# "reference": the machine-speed workload timed around the cell (bench.runner.cell.REFERENCE_CALLS);
+# repeat counts from 0 in the order the calls ran, seconds is that call's wall time
+TIMING_COLUMNS = ["dataset", "model", "phase", "repeat", "seconds"]
+
+# one row per (probe dataset, exact model): bench.tables.probes
+PROBE_COLUMNS = [
+    "dataset",
+    "network",
+    "layer",
+    "depth",
+    "n_features",
+    "model",
+    "test_log_loss",
+    "test_accuracy",
+    "roc_auc",
+    "separated",
+    "max_abs_diff",
+]
+
+# convergence curves (bench.curves; the scale suite's report): one row per capped run of an exact model
+CURVE_COLUMNS = ["dataset", "model", "solver", "point", "max_iter", "seconds", "objective", "suboptimality"]
+
 TABLES = {
     "fits": FITS_COLUMNS,
     "coefficients": COEFFICIENT_COLUMNS,
@@ -68,7 +91,13 @@ TABLES = {
     "losses": LOSS_COLUMNS,
     "effects": EFFECT_COLUMNS,
     "training": TRAINING_COLUMNS,
+    "timings": TIMING_COLUMNS,
+    "probes": PROBE_COLUMNS,
+    "curves": CURVE_COLUMNS,
 }
+# tables that a report of an older format lacks: table -> the report_format_version that added
+# it (bench.runner.provenance.REPORT_FORMAT_VERSION). ``load`` gives such a report an empty one.
+ADDED_IN = {"timings": 5, "probes": 5, "curves": 5}
 
 
 # Read back exactly what to_csv wrote: text columns stay text ("" stays "", a feature
@@ -87,9 +116,16 @@ TEXT_COLUMNS = {
     "loss",
     "note",
     "split",
+    "phase",
+    "network",
+    "layer",
+    "solver",
 }
 DTYPES = {
     "fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"},
     "losses": {"equivalent": "boolean"},
     "training": {"epoch": "int64"},
+    "timings": {"repeat": "int64", "seconds": "float64"},
+    "probes": {"depth": "int64", "n_features": "int64", "separated": "boolean"},
+    "curves": {"point": "int64", "max_iter": "Int64"},
 }

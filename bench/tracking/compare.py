@@ -1,8 +1,19 @@
-"""Compare a run with a baseline run under the regression rules (``bench compare``)."""
+"""Compare a run with a baseline run under the regression rules (``bench compare``).
+
+Runtime (``ratio`` rules) is judged on every timed call (``timings.csv``), each cell's samples
+divided by the median of the machine-speed workload timed around that cell (phase
+``reference``; a report without it: the run's ``speed_reference_seconds``): a cell regresses
+when the ratio of the normalised medians is beyond the rule's factor *and* a one-sided
+Mann-Whitney U test gives p below the rule's ``p_value``. Samples too few for the test to
+reach that level are judged on the ratio alone against the wider ``few_samples_threshold``; a
+report without ``timings.csv`` (format 4) on either side is judged the old way, on ``fits.csv``
+minima with ``floor_seconds``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,10 +21,15 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchInputError
+from bench.tables.schema import ADDED_IN
 from bench.tables.verdicts import agreement_with_verdict
 from bench.tracking.rules import Rule
 
-CHECK_COLUMNS = ["dataset", "model", "quantity", "baseline", "current", "change", "rule", "verdict"]
+# ratio and p: runtime checks only (the ratio of normalised medians, the Mann-Whitney U p-value)
+CHECK_COLUMNS = ["dataset", "model", "quantity", "baseline", "current", "change", "ratio", "p", "rule", "verdict"]
+# report formats that can be compared with each other: the same tables, or the newest one's
+# minus tables it added (a format-4 baseline has no timings.csv)
+COMPARABLE_FORMATS = range(min(ADDED_IN.values()) - 1, max(ADDED_IN.values()) + 1)
 
 
 @dataclass
@@ -21,6 +37,7 @@ class Comparison:
     checks: pd.DataFrame  # one row per judged value (CHECK_COLUMNS)
     missing: list[str] = field(default_factory=list)  # cells the baseline had and the run lacks
     new: list[str] = field(default_factory=list)  # cells only the run has
+    notes: list[str] = field(default_factory=list)  # how runtime was judged, where not the usual way
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -40,6 +57,7 @@ class Comparison:
             "regressions": rows(self.regressions),
             "missing": self.missing,
             "new": self.new,
+            "notes": self.notes,
             "changed": rows(self.checks[(self.checks["change"].abs() > 0) & (self.checks["verdict"] == "ok")]),
         }
 
@@ -47,7 +65,7 @@ class Comparison:
 def _check_compatible(baseline, current) -> None:
     b, c = baseline.run_info, current.run_info
     for key in ("report_format_version",):
-        if b.get(key) != c.get(key):
+        if b.get(key) != c.get(key) and not {b.get(key), c.get(key)} <= set(COMPARABLE_FORMATS):
             raise BenchInputError(
                 f"baseline run.json: {key} is {b.get(key)!r}, the current run's is {c.get(key)!r}; "
                 "expected the same report format (re-create the baseline)"
@@ -69,7 +87,9 @@ def _derived(results) -> set[str]:
     }
 
 
-def _row(dataset, model, quantity, base, cur, rule: Rule, bad: bool) -> dict:
+def _row(
+    dataset, model, quantity, base, cur, rule: Rule, bad: bool, ratio=np.nan, p=np.nan, text: str | None = None
+) -> dict:
     change = cur - base if np.isfinite(base) and np.isfinite(cur) else np.nan
     return {
         "dataset": dataset,
@@ -78,7 +98,9 @@ def _row(dataset, model, quantity, base, cur, rule: Rule, bad: bool) -> dict:
         "baseline": base,
         "current": cur,
         "change": change,
-        "rule": rule.describe(),
+        "ratio": ratio,
+        "p": p,
+        "rule": text or rule.describe(),
         "verdict": "REGRESSED" if bad else "ok",
     }
 
@@ -149,24 +171,76 @@ def _metric_checks(baseline, current, rule: Rule) -> list[dict]:
     return out
 
 
+def _has_samples(results) -> bool:
+    version = results.run_info.get("report_format_version")
+    return not (isinstance(version, int) and version < ADDED_IN["timings"])
+
+
+def _samples(results, phase: str) -> dict:
+    """(dataset, model) -> the seconds of every timed call of ``phase`` (fit | predict)."""
+    part = results.timings[results.timings["phase"] == phase]
+    return {key: group["seconds"].to_numpy(dtype=float) for key, group in part.groupby(["dataset", "model"])}
+
+
+def runtime_verdict(base: np.ndarray, cur: np.ndarray, rule: Rule) -> tuple[float, float, bool, str]:
+    """(ratio of medians, p, regressed, how it was judged) for two runs' normalised samples."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = float(np.median(cur) / np.median(base))
+    few = rule.threshold if rule.few_samples_threshold is None else rule.few_samples_threshold
+    # the smallest p a one-sided test of these sizes can give: every current sample above every baseline one
+    if 1 / math.comb(len(base) + len(cur), len(base)) >= rule.p_value:
+        text = f"grows x<={few:g}, ratio alone ({len(base)} vs {len(cur)} samples)"
+        return ratio, np.nan, ratio > few, text
+    from scipy.stats import mannwhitneyu
+
+    p = float(mannwhitneyu(cur, base, alternative="greater").pvalue)
+    return ratio, p, ratio > rule.threshold and p < rule.p_value, f"grows x<={rule.threshold:g} or p>={rule.p_value:g}"
+
+
+def _speeds(baseline, current, cell: tuple[str, str], around: tuple[dict, dict]) -> tuple[float, float]:
+    """The machine's speed when ``cell`` ran in each run: the median of the workload timed around
+    it (``bench.runner.cell.REFERENCE_CALLS``) where both runs have it, else each run's
+    ``speed_reference_seconds`` (the same workload, timed around all the cells)."""
+    base, cur = around[0].get(cell), around[1].get(cell)
+    if base is not None and cur is not None and len(base) and len(cur):
+        return float(np.median(base)), float(np.median(cur))
+    return (
+        baseline.run_info.get("speed_reference_seconds") or 1.0,
+        current.run_info.get("speed_reference_seconds") or 1.0,
+    )
+
+
 def _fits_checks(baseline, current, rule: Rule) -> list[dict]:
-    """Runtime: times divided by each run's machine-speed measurement, then compared."""
+    """Runtime: every timed call divided by the machine-speed workload timed around its cell
+    (or the run's), medians and a Mann-Whitney U test (``runtime_verdict``); without samples,
+    the minima in ``fits.csv``."""
     b_ref = baseline.run_info.get("speed_reference_seconds") or 1.0
     c_ref = current.run_info.get("speed_reference_seconds") or 1.0
+    around = (_samples(baseline, "reference"), _samples(current, "reference"))
     ok = ["dataset", "model", rule.quantity]
     joined = baseline.fits[baseline.fits["status"] == "ok"][ok].merge(
         current.fits[current.fits["status"] == "ok"][ok], on=["dataset", "model"], suffixes=("_base", "")
     )
+    phase = rule.quantity.removesuffix("_seconds")  # fit | predict
+    samples = (_samples(baseline, phase), _samples(current, phase)) if rule.direction == "ratio" else ({}, {})
     out = []
     for dataset, model, b, c in joined.itertuples(index=False):
+        base, cur = samples[0].get((dataset, model)), samples[1].get((dataset, model))
+        if base is not None and cur is not None and len(base) and len(cur):
+            b_speed, c_speed = _speeds(baseline, current, (dataset, model), around)
+            ratio, p, bad, text = runtime_verdict(base / b_speed, cur / c_speed, rule)
+            b_med, c_med = float(np.median(base)), float(np.median(cur))
+            out.append(_row(dataset, model, f"timings.{rule.quantity}", b_med, c_med, rule, bad, ratio, p, text))
+            continue
         if not (np.isfinite(b) and np.isfinite(c)):
             continue
-        if rule.direction == "ratio":
+        if rule.direction == "ratio":  # no samples: the old rule, on the minima
             expected = b * c_ref / b_ref  # the baseline's time on this run's machine speed
             bad = c > rule.threshold * expected and c - expected > rule.floor_seconds
+            text = f"x<={rule.threshold:g} on minima, rises <{rule.floor_seconds:g} s ignored"
+            out.append(_row(dataset, model, f"fits.{rule.quantity}", b, c, rule, bool(bad), c / expected, text=text))
         else:
-            bad = abs(c - b) > rule.threshold
-        out.append(_row(dataset, model, f"fits.{rule.quantity}", b, c, rule, bool(bad)))
+            out.append(_row(dataset, model, f"fits.{rule.quantity}", b, c, rule, bool(abs(c - b) > rule.threshold)))
     return out
 
 
@@ -189,13 +263,36 @@ def compare(baseline, current, rules: list[Rule]) -> Comparison:
         dataset, _, model = cell.rpartition("/")
         status = current.fits.loc[(current.fits["dataset"] == dataset) & (current.fits["model"] == model), "status"]
         missing.append(f"{cell} ({f'now {status.iloc[0]}' if len(status) else 'missing from the run'})")
-    return Comparison(pd.DataFrame(rows, columns=CHECK_COLUMNS), missing=missing, new=sorted(cur_cells - base_cells))
+    notes = []
+    runtime = [r for r in rules if r.table == "fits" and r.direction == "ratio"]
+    for label, results in (("baseline", baseline), ("current run", current)):
+        if runtime and not _has_samples(results):
+            notes.append(
+                f"the {label} (report format {results.run_info.get('report_format_version')}) has no "
+                "timings.csv: runtime is judged the old way, on the minima in fits.csv "
+                f"(grows x<={runtime[0].threshold:g}, rises under {runtime[0].floor_seconds:g} s never count); "
+                f"re-create the {label} with this version to judge every timed call"
+            )
+    alone = [r for r in rows if "ratio alone" in r["rule"]]
+    if alone:
+        notes.append(
+            f"{len(alone)} runtime check(s) had too few samples for the Mann-Whitney U test to reach its level "
+            "(one on a side, or 5 against 5): judged on the ratio of medians alone, against the wider "
+            "few_samples_threshold"
+        )
+    return Comparison(
+        pd.DataFrame(rows, columns=CHECK_COLUMNS),
+        missing=missing,
+        new=sorted(cur_cells - base_cells),
+        notes=notes,
+    )
 
 
 def notable(checks: pd.DataFrame) -> pd.DataFrame:
     """Regressions, and values that moved (timings always move: only their regressions)."""
-    timing = checks["quantity"].str.startswith("fits.") & checks["quantity"].str.endswith("_seconds")
-    return checks[(checks["verdict"] == "REGRESSED") | (~timing & (checks["change"].abs() > 1e-12))]
+    timing = checks["quantity"].str.match(r"(fits|timings)\.\w+_seconds$")
+    shown = checks[(checks["verdict"] == "REGRESSED") | (~timing & (checks["change"].abs() > 1e-12))]
+    return shown.drop(columns=[c for c in ("ratio", "p") if shown[c].isna().all()])  # runtime columns, if any
 
 
 def render_comparison_text(comparison: Comparison, baseline: Path, current: Path) -> str:
@@ -209,6 +306,8 @@ def render_comparison_text(comparison: Comparison, baseline: Path, current: Path
     if len(changed):
         shown = changed.sort_values("verdict", ascending=True, kind="stable")
         lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", max_colwidth=48))
+    for note in comparison.notes:
+        lines.append(f"note: {note}")
     for cell in comparison.missing:
         lines.append(f"missing: {cell}")
     for cell in comparison.new:
@@ -230,6 +329,8 @@ def render_comparison_markdown(comparison: Comparison, baseline: Path, current: 
         "timings only when regressed).",
         "",
     ]
+    for note in comparison.notes:
+        out += [f"Note: {note}.", ""]
     if comparison.missing:
         out += ["Missing or no longer ok: " + ", ".join(comparison.missing), ""]
     if comparison.new:

@@ -2,7 +2,9 @@
 
 ``python -m bench run --out DIR`` appends to ``DIR/../history.parquet`` (so the
 default run appends to ``reports/history.parquet``); ``python -m bench history``
-draws chosen metrics across runs as a self-contained HTML page.
+draws chosen metrics across runs as a self-contained HTML page; with ``--regressions`` it
+finds the runs where a tracked number stepped up or down for good (``bench.tracking.steps``),
+prints them and marks them on the page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 
 from bench import files
 from bench.errors import BenchInputError
+from bench.tracking.steps import detect_steps
 
 HISTORY_COLUMNS = [
     "started",
@@ -41,6 +44,24 @@ KEPT_METRICS = (
     "inference_images_per_second",
     "coef_max_abs_error_vs_truth",
 )
+# one run-level row per run (dataset and model ""): run.json's machine-speed measurement, by
+# which step detection divides a run's seconds (when every run of the series has one)
+SPEED_METRIC = "speed_reference_seconds"
+LOWER_IS_BETTER = ("log_loss", "brier", "ece", "coef_max_abs_error_vs_truth", "fit_seconds", "predict_seconds")
+HIGHER_IS_BETTER = ("accuracy", "roc_auc", "train_images_per_second", "inference_images_per_second")
+STEP_COLUMNS = [
+    "metric",
+    "dataset",
+    "model",
+    "run",
+    "started",
+    "commit",
+    "before",
+    "after",
+    "ratio",
+    "normalised",  # seconds divided by each run's speed reference
+    "verdict",
+]
 
 
 def summary_rows(results) -> pd.DataFrame:
@@ -65,7 +86,12 @@ def summary_rows(results) -> pd.DataFrame:
         var_name="metric",
         value_name="value",
     )
-    rows = pd.concat([metrics, fits.dropna(subset=["value"])], ignore_index=True)
+    speed = info.get(SPEED_METRIC)
+    run_level = pd.DataFrame(
+        [{"dataset": "", "model": "", "metric": SPEED_METRIC, "value": float(speed)}] if speed else [],
+        columns=["dataset", "model", "metric", "value"],
+    )
+    rows = pd.concat([metrics, fits.dropna(subset=["value"]), run_level], ignore_index=True)
     for key, value in run.items():
         rows[key] = value
     return rows[HISTORY_COLUMNS]
@@ -92,7 +118,64 @@ def read(path: Path) -> pd.DataFrame:
     return frame
 
 
-def trend_png(history: pd.DataFrame, metric: str) -> bytes | None:
+def find_steps(history: pd.DataFrame, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every step in every (dataset, model, metric) series, runs in history order (STEP_COLUMNS).
+
+    ``run`` counts runs from 1 over the whole history; ``before`` and ``after`` are the
+    medians of the levels either side (seconds divided by the run's speed reference where every
+    run of the series has one); ``ratio`` = after / before; ``verdict`` worse, better or
+    moved (a metric with no better direction)."""
+    runs = list(dict.fromkeys(history["started"]))
+    number = {r: i + 1 for i, r in enumerate(runs)}
+    speed = history[history["metric"] == SPEED_METRIC].drop_duplicates("started").set_index("started")["value"]
+    tracked = history[history["metric"] != SPEED_METRIC]
+    if metrics:
+        tracked = tracked[tracked["metric"].isin(metrics)]
+    rows = []
+    for (metric, dataset, model), part in tracked.groupby(["metric", "dataset", "model"], sort=False):
+        part = part.drop_duplicates("started", keep="last")
+        values = part["value"].to_numpy(dtype=float)
+        normalised = metric.endswith("_seconds") and bool(part["started"].isin(speed.index).all())
+        if normalised:
+            values = values / speed.loc[part["started"]].to_numpy(dtype=float)
+        for step in detect_steps(values):
+            at = part.iloc[step.position]
+            ratio = step.after / step.before if step.before else float("inf")
+            worse = step.after > step.before if metric in LOWER_IS_BETTER else step.after < step.before
+            known = metric in LOWER_IS_BETTER or metric in HIGHER_IS_BETTER
+            rows.append(
+                {
+                    "metric": metric,
+                    "dataset": dataset,
+                    "model": model,
+                    "run": number[at["started"]],
+                    "started": at["started"],
+                    "commit": at["commit"],
+                    "before": step.before,
+                    "after": step.after,
+                    "ratio": ratio,
+                    "normalised": normalised,
+                    "verdict": ("worse" if worse else "better") if known else "moved",
+                }
+            )
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+def render_steps_text(steps: pd.DataFrame, n_runs: int) -> str:
+    if steps.empty:
+        return f"no steps in {n_runs} runs"
+    lines = [f"{len(steps)} step(s) in {n_runs} runs (a tracked number that moved for good):"]
+    for s in steps.itertuples():
+        commit = (s.commit or "no commit")[:12]
+        unit = " (seconds / speed reference)" if s.normalised else ""
+        lines.append(
+            f"  {s.metric} {s.dataset} / {s.model}: {s.before:.4g} -> {s.after:.4g}{unit} (x{s.ratio:.3g}, "
+            f"{s.verdict}) at run {s.run}, commit {commit}, {s.started}"
+        )
+    return "\n".join(lines)
+
+
+def trend_png(history: pd.DataFrame, metric: str, steps: pd.DataFrame | None = None) -> bytes | None:
     from bench.report.plots import PALETTE, new_figure, to_png
 
     part = history[history["metric"] == metric]
@@ -103,15 +186,23 @@ def trend_png(history: pd.DataFrame, metric: str) -> bytes | None:
     figure = new_figure(7.5, 3.2)
     axes = figure.add_subplot()
     for i, ((dataset, model), line) in enumerate(part.groupby(["dataset", "model"], sort=False)):
+        color = PALETTE[i % len(PALETTE)]
         axes.plot(
             [position[r] for r in line["started"]],
             line["value"],
             marker="o",
             ms=3,
             lw=1,
-            color=PALETTE[i % len(PALETTE)],
+            color=color,
             label=f"{dataset} / {model}",
         )
+        if steps is not None:  # a dashed line just before the first run at the new level
+            mine = steps[(steps["metric"] == metric) & (steps["dataset"] == dataset) & (steps["model"] == model)]
+            for s in mine.itertuples():
+                x = position[s.started] - 0.5
+                axes.axvline(x, color=color, ls="--", lw=0.8)
+                label = (s.commit or f"run {s.run}")[:7]
+                axes.annotate(label, (x, 1), xycoords=("data", "axes fraction"), fontsize=6, color=color, va="top")
     if metric.endswith("_seconds"):
         axes.set_yscale("log")
     axes.set_xticks(range(len(runs)), [str(r)[:16] for r in runs], rotation=30, ha="right", fontsize=6)
@@ -121,7 +212,8 @@ def trend_png(history: pd.DataFrame, metric: str) -> bytes | None:
     return to_png(figure)
 
 
-def render_page(history: pd.DataFrame, metrics: tuple[str, ...]) -> str:
+def render_page(history: pd.DataFrame, metrics: tuple[str, ...], steps: pd.DataFrame | None = None) -> str:
+    """The trend page; with ``steps`` (``find_steps``) a table of them, and each marked on its plot."""
     from bench.report.html import CSS, image, table
 
     known = set(history["metric"])
@@ -131,7 +223,14 @@ def render_page(history: pd.DataFrame, metrics: tuple[str, ...]) -> str:
     runs = history.drop_duplicates("started")[
         ["started", "commit", "dirty", "suite", "cpu", "torch", "sklearn", "statsmodels"]
     ]
-    body = "".join(f"<h2>{html.escape(m)}</h2>{image(trend_png(history, m), m)}" for m in metrics)
+    body = "".join(f"<h2>{html.escape(m)}</h2>{image(trend_png(history, m, steps), m)}" for m in metrics)
+    if steps is not None:
+        found = table(steps, verdict_column=None) if len(steps) else "<p>No steps.</p>"
+        body = (
+            "<h2>Steps</h2><p class=meta>Runs where a tracked number stepped up or down for good (asv's step "
+            "detection; seconds divided by each run's speed reference), marked on the plots by a dashed line "
+            f"labelled with the commit.</p>{found}{body}"
+        )
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>logitbench history</title>"
         f"<style>{CSS}</style></head><body><main><h1>logitbench history</h1>"

@@ -43,7 +43,9 @@ class Rule:
     quantity: str
     direction: str
     threshold: float
-    floor_seconds: float = 0.0
+    floor_seconds: float = 0.0  # ratio rules, on a baseline without raw samples only (report format < 5)
+    p_value: float = 0.002  # ratio rules: the samples must differ at this level (one-sided Mann-Whitney U)
+    few_samples_threshold: float | None = None  # ratio rules: the factor when the samples are too few to test
 
     def describe(self) -> str:
         text = {
@@ -76,7 +78,7 @@ def load_rules(path: Path = DEFAULT_RULES) -> list[Rule]:
                 )
             if not isinstance(spec, dict):
                 raise BenchInputError(f"{where}: [{name}] must be a table with direction and threshold")
-            unknown = set(spec) - {"direction", "threshold", "floor_seconds"}
+            unknown = set(spec) - {"direction", "threshold", "floor_seconds", "p_value", "few_samples_threshold"}
             if unknown:
                 raise BenchInputError(f"{where}: [{name}] has unknown field {sorted(unknown)[0]!r}")
             direction = spec.get("direction")
@@ -95,5 +97,11 @@ def load_rules(path: Path = DEFAULT_RULES) -> list[Rule]:
             floor = spec.get("floor_seconds", 0.0)
             if isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0:
                 raise BenchInputError(f"{where}: [{name}] floor_seconds must be a number >= 0, got {floor!r}")
-            rules.append(Rule(table, quantity, direction, float(threshold), float(floor)))
+            p_value = spec.get("p_value", 0.002)
+            if isinstance(p_value, bool) or not isinstance(p_value, (int, float)) or not 0 < p_value <= 1:
+                raise BenchInputError(f"{where}: [{name}] p_value must be a number in (0, 1], got {p_value!r}")
+            few = spec.get("few_samples_threshold", threshold)
+            if isinstance(few, bool) or not isinstance(few, (int, float)) or not math.isfinite(few) or few < 0:
+                raise BenchInputError(f"{where}: [{name}] few_samples_threshold must be a number >= 0, got {few!r}")
+            rules.append(Rule(table, quantity, direction, float(threshold), float(floor), float(p_value), float(few)))
     return rules

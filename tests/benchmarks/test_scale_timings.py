@@ -21,6 +21,7 @@ seconds, and compare runs with `--benchmark-compare`.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 
@@ -135,3 +136,74 @@ def test_peak_extra_memory(benchmark, scale_data, dataset_name, model_name):
     if model_name == "torch_linear":
         benchmark.extra_info["target"] = MEMORY_TARGET
         assert ratio <= MEMORY_TARGET
+
+
+# --- every library's fastest exact solver, side by side (the scale suite's models) ---------
+
+PEER_TARGETS = {"synthetic_tall": 0.35, "synthetic_wide": 0.7}  # torch / the fastest other exact model
+PEER_ROUNDS = 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dataset_name", SCALE)
+def test_torch_vs_the_fastest_peer(benchmark, scale_data, dataset_name, threads):
+    """Every scale-suite model fitted in turn, round after round, with ``threads`` threads each:
+    torch_linear's minimum time over the fastest other exact model's, at the same optimum (each
+    fit's objective F against the best, ``bench.curves.run.objective``), and each fit's time in
+    reads of X at the memory bandwidth measured here (``passes_over_X``)."""
+    from bench.config import SUITES
+    from bench.curves.run import objective
+    from bench.runner import provenance
+
+    if (os.cpu_count() or 1) < threads:
+        pytest.skip(f"{threads} threads need {threads} cores")
+    dataset, config = scale_data[dataset_name], RunConfig(threads=threads)
+    names = SUITES["scale"]["models"]
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    fitted = {}
+    with threadpool_limits(limits=threads):
+        torch.set_num_threads(threads)
+        for name in names:
+            fitted[name] = create(name)
+            fitted[name].prepare(dataset, config)
+            fitted[name].fit()  # warm-up
+
+        def one_round():
+            for name in names:
+                start = time.perf_counter()
+                fitted[name].fit()
+                seconds[name].append(time.perf_counter() - start)
+
+        benchmark.group = f"scale peers {dataset_name} {threads} thread(s)"
+        benchmark.pedantic(one_round, rounds=PEER_ROUNDS, iterations=1)
+    bandwidth = provenance.memory_bandwidth()
+    one_read = dataset.X_train.nbytes / bandwidth
+    F = {}
+    for name, model in fitted.items():
+        model.predict()
+        result = model.result()
+        F[name] = objective(
+            dataset.X_train, dataset.y_train, result.coef[0], float(result.intercept[0]), dataset.l2_lambda
+        )
+    best = min(F.values())
+    fastest_peer = min((min(s), n) for n, s in seconds.items() if n != "torch_linear")
+    ratio = min(seconds["torch_linear"]) / fastest_peer[0]
+    benchmark.extra_info.update(
+        {
+            "threads": threads,
+            "seconds_min": {n: min(s) for n, s in seconds.items()},
+            "ratio_to_fastest_peer": {
+                n: min(s) / min(min(t) for m, t in seconds.items() if m != n) for n, s in seconds.items()
+            },
+            "passes_over_X": {n: min(s) / one_read for n, s in seconds.items()},
+            "objective_gap_relative": {n: (F[n] - best) / abs(best) for n in names},
+            "fastest_peer": fastest_peer[1],
+            "torch_ratio": ratio,
+            "torch_target": PEER_TARGETS[dataset_name],
+            "torch_target_met": ratio <= PEER_TARGETS[dataset_name],
+            "bandwidth_GB_per_s": bandwidth / 1e9,
+        }
+    )
+    print(f"\n{dataset_name}, {threads} thread(s): " + ", ".join(f"{n} {min(s):.3f} s" for n, s in seconds.items()))
+    print(f"  torch / fastest peer ({fastest_peer[1]}): {ratio:.2f} (target {PEER_TARGETS[dataset_name]})")
+    assert (F["torch_linear"] - best) <= 1e-8 * abs(best)  # at the optimum the others reach

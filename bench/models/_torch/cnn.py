@@ -64,7 +64,7 @@ def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
 CONV1_COMPUTED_CHANNELS = 8  # on CPU conv1's 6 filters run as 8: oneDNN's AVX2 kernels work in 8s
 
 
-def features_pool_first(net: Net, x: torch.Tensor) -> torch.Tensor:
+def features_pool_first(net: Net, x: torch.Tensor, taps=None) -> torch.Tensor:
     """``net.features(x)`` with each ReLU moved after its max-pool: the same numbers, faster.
     ReLU is monotone, so relu(max(a, b, c, d)) = max(relu(a), ..., relu(d)) exactly, and
     max_pool2d's gradient (to the first maximum of each window) reaches the same weights:
@@ -76,7 +76,11 @@ def features_pool_first(net: Net, x: torch.Tensor) -> torch.Tensor:
     thread), a training step takes ~0.85x and inference ~0.9x, and the features and every
     gradient of the seed's parameters are the same bit for bit (tests); the padding's own
     gradients are dropped by ``F.pad``'s backward. The parameters stay the seed's.
+
+    ``taps(name, tensor)``, if given, receives each stage's output after its ReLU (and pool):
+    conv1 (its 6 real channels), conv2, conv3 and fc1 (``bench.models._torch.probes``).
     """
+    tap = taps or (lambda name, tensor: None)
     pool = net.pool if torch.is_grad_enabled() else max_pool_2x2
     w1, b1, w2 = net.conv1.weight, net.conv1.bias, net.conv2.weight  # (6, 3, 5, 5), (6,), (16, 6, 5, 5)
     extra = CONV1_COMPUTED_CHANNELS - w1.shape[0] if x.device.type == "cpu" else 0
@@ -86,10 +90,14 @@ def features_pool_first(net: Net, x: torch.Tensor) -> torch.Tensor:
         b1 = F.pad(b1, (0, extra))  # (8,)
         w2 = F.pad(w2, (0, 0, 0, 0, 0, extra)).contiguous(memory_format=layout)  # (16, 8, 5, 5)
     x = F.relu(pool(F.conv2d(x, w1, b1)))  # (B, 6 or 8, 196, 196) -> (B, 6 or 8, 98, 98)
+    tap("conv1", x[:, : net.conv1.out_channels])
     x = F.relu(pool(F.conv2d(x, w2, net.conv2.bias)))  # (B, 16, 94, 94) -> (B, 16, 47, 47)
+    tap("conv2", x)
     x = F.relu(pool(net.conv3(x)))  # (B, 32, 43, 43) -> (B, 32, 21, 21)
+    tap("conv3", x)
     x = torch.flatten(x, 1)  # (B, 14112)
     x = F.relu(net.fc1(x))  # (B, 120)
+    tap("fc1", x)
     return F.relu(net.fc2(x))  # (B, 84)
 
 
