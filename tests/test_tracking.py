@@ -161,3 +161,24 @@ def test_bad_rules_are_bad_input(capsys, tmp_path, rules, named):
     assert code == 2
     assert named in err and str(path) in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_probe_cells_are_timed_once_and_not_judged_on_runtime(copy_of_baseline, capsys):
+    """The CNN's probe datasets are timed once on purpose: a probe fit 10x slower is no regression;
+    the same slowdown on the probe's parent dataset is."""
+    probe = "digits:probe:trained:fc2"
+
+    def slower(dataset):
+        def change(frame):
+            rows = (frame["dataset"] == dataset) & (frame["model"] == "sklearn_logit") & (frame["phase"] == "fit")
+            assert rows.any()
+            frame.loc[rows, "seconds"] *= 10
+
+        return change
+
+    _edit(copy_of_baseline / "timings.csv", slower(probe))
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 0, out
+    _edit(copy_of_baseline / "timings.csv", slower("digits"))
+    code, out, _ = _compare(capsys, BASELINE, copy_of_baseline)
+    assert code == 1 and "digits" in out and probe not in out

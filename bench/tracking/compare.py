@@ -87,6 +87,11 @@ def _derived(results) -> set[str]:
     }
 
 
+def _timed_once(results) -> set[str]:
+    """Datasets whose cells are timed once on purpose (``Dataset.time_once``: the CNN's probes)."""
+    return {name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d}
+
+
 def _row(
     dataset, model, quantity, base, cur, rule: Rule, bad: bool, ratio=np.nan, p=np.nan, text: str | None = None
 ) -> dict:
@@ -224,7 +229,10 @@ def _fits_checks(baseline, current, rule: Rule) -> list[dict]:
     phase = rule.quantity.removesuffix("_seconds")  # fit | predict
     samples = (_samples(baseline, phase), _samples(current, phase)) if rule.direction == "ratio" else ({}, {})
     out = []
+    once = _timed_once(baseline) | _timed_once(current)
     for dataset, model, b, c in joined.itertuples(index=False):
+        if dataset in once:  # the CNN's probes: timed once on purpose, their fits are the point
+            continue
         base, cur = samples[0].get((dataset, model)), samples[1].get((dataset, model))
         if base is not None and cur is not None and len(base) and len(cur):
             b_speed, c_speed = _speeds(baseline, current, (dataset, model), around)
