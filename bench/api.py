@@ -117,7 +117,7 @@ def run(
         "memory_bandwidth_bytes_per_second": bandwidth,
         # adaptive repeats (bench.runner.cell): a fit or predict whose --repeats calls take less than
         # budget_seconds is repeated until they add up to it, min_repeats at least, max_repeats at most
-        "adaptive_repeats": adaptive_repeats(config.time_budget),
+        "adaptive_repeats": adaptive_repeats(config.budget),
         "git": provenance.git_commit(),
         "datasets": {ds.name: ds.describe() for ds in every_dataset},
         "solvers": {f"{r.dataset}/{r.model}": r.solver for r in results if r.solver},

@@ -97,14 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--penalty", choices=["none", "l2"], help="override every dataset's penalty")
     run.add_argument("--C", type=_positive_float, help="inverse L2 strength, scikit-learn's convention")
     run.add_argument(
-        "--repeats", type=int, help="timed repeats per fit and predict (default: the suite's); fast ones get more"
+        "--repeats",
+        type=int,
+        help="timed repeats per fit and predict (default: the suite's, fast ones getting more; given: exactly these)",
     )
     run.add_argument(
         "--time-budget",
         type=float,
         metavar="SECONDS",
-        help="a fit or predict faster than this in all is repeated until its calls add up to it (default 0.25; "
-        "0: exactly --repeats calls)",
+        help="a fit or predict faster than this in all is repeated until its calls add up to it (default 0.25, "
+        "or 0 with --repeats: exactly --repeats calls)",
     )
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")
     run.add_argument("--epochs", type=int, help="CNN training epochs at most (default: the suite's, else the card's)")

@@ -142,7 +142,8 @@ class RunConfig:
     seed : the one seed every random choice (splits, inits) derives from.
     repeats : timed repeats per fit after one untimed warm-up; the minimum is reported.
     time_budget : seconds a fast fit or predict is repeated to (adaptive repeats,
-        ``bench.runner.cell``; None: TIME_BUDGET_SECONDS, 0: exactly ``repeats`` calls).
+        ``bench.runner.cell``; 0: exactly ``repeats`` calls). None: the runner's default
+        (TIME_BUDGET_SECONDS), or 0 when ``repeats`` is given: asked for N repeats, a user gets N.
     threads : BLAS / torch threads per fit (1 keeps 2-core timings comparable).
     device : "cpu" or "cuda" for the torch models.
     epochs, cnn : the CNN's most epochs, and any other ``CNN_SETTINGS`` as (name, value) pairs.
@@ -223,6 +224,13 @@ class RunConfig:
     @property
     def model_names(self) -> tuple[str, ...]:
         return self.models or SUITES[self.suite]["models"]
+
+    @property
+    def budget(self) -> float | None:
+        """The adaptive-repeats budget in seconds; None: the runner's default (``time_budget`` above)."""
+        if self.time_budget is not None:
+            return self.time_budget
+        return 0.0 if self.repeats is not None else None
 
     @property
     def with_curves(self) -> bool:

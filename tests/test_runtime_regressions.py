@@ -286,3 +286,16 @@ def test_a_step_needs_two_runs_at_the_new_level():
     values = [1.0] * 10 + [2.0]
     assert not detect_steps(values)
     assert [s.position for s in detect_steps([*values, 2.0])] == [10]
+
+
+def test_repeats_given_means_exactly_that_many(tmp_path):
+    from bench.config import RunConfig
+
+    assert RunConfig().budget is None  # the runner's default budget
+    assert RunConfig(repeats=3).budget == 0.0  # asked for 3, a user gets 3
+    assert RunConfig(repeats=3, time_budget=0.1).budget == 0.1
+    out = tmp_path / "two"
+    argv = ["run", "--datasets", "spector", "--models", "sklearn_logit", "--repeats", "2", "--out", str(out)]
+    assert main([*argv, "-q", "--no-history"]) == 0
+    timings = pd.read_csv(out / "timings.csv")
+    assert timings.groupby("phase").size().to_dict() == {"fit": 2, "predict": 2, "reference": 2 * cell.REFERENCE_CALLS}

@@ -129,7 +129,7 @@ def run_cell(
             if model.warm_up_fit:
                 model.predict()
                 model.synchronize()
-            budget = adaptive_repeats(config.time_budget if time_budget is None else time_budget)["budget_seconds"]
+            budget = adaptive_repeats(config.budget if time_budget is None else time_budget)["budget_seconds"]
             reference_times = [] if dataset.time_once else reference_samples(REFERENCE_CALLS)
             fit_times = _timed(model.fit, model.synchronize, repeats, cap, budget)
             predict_times = _timed(model.predict, model.synchronize, repeats, cap, budget)
