@@ -200,7 +200,7 @@ def test_a_failed_write_leaves_the_old_report_intact(small_run, tmp_path, monkey
     out = small_run.save(tmp_path / "run")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken(results):
+    def broken(results, parts=None):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(bench.report.writer, "render_markdown", broken)

@@ -39,6 +39,13 @@ class Figure:
     alt: str
     title: str = ""  # a heading shown with the figure, and only when there is one
     file: str = ""  # also written beside the report under this name, and shown in report.md from there
+    _png: list = field(default_factory=list, repr=False, compare=False)  # the drawing, once drawn
+
+    def png(self) -> bytes | None:
+        """The figure's PNG, drawn on first use (the page inlines it and ``file`` repeats it)."""
+        if not self._png:
+            self._png.append(self.draw())
+        return self._png[0]
 
 
 @dataclass(frozen=True)

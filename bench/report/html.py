@@ -77,7 +77,7 @@ def block(item) -> str:
     if isinstance(item, Code):
         return f"<pre>{html.escape(item.text)}</pre>"
     if isinstance(item, Figure):
-        png = item.draw()
+        png = item.png()
         if png is None:
             return ""
         return (f"<h3>{html.escape(item.title)}</h3>" if item.title else "") + image(png, item.alt)
@@ -100,8 +100,9 @@ def _summary(results) -> str:
     return f"<h2 id=summary>Summary</h2><ul class=summary>{''.join(items)}</ul>{tail}"
 
 
-def render_html(results) -> str:
-    parts = sections(results)
+def render_html(results, parts: list | None = None) -> str:
+    """The page; ``parts``: ``sections(results)`` when the caller has them already."""
+    parts = sections(results) if parts is None else parts
     toc = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in parts)
     body = "".join(
         f"<h2 id={s.anchor}>{html.escape(s.title)}</h2>" + "".join(block(b) for b in s.blocks) for s in parts

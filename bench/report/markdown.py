@@ -47,7 +47,8 @@ def block(item) -> list[str]:
     raise TypeError(f"no Markdown for {type(item).__name__}")
 
 
-def render_markdown(results) -> str:
+def render_markdown(results, parts: list | None = None) -> str:
+    """report.md; ``parts``: ``sections(results)`` when the caller has them already."""
     entries, failed = content.summary(results)
     out = [
         "# logitbench report",
@@ -63,7 +64,7 @@ def render_markdown(results) -> str:
         out.append(f"- **{escape(entry.dataset)}**: {escape(entry.text)}")
         out += [f"  - {escape(note)}" for note in entry.notes]
     out += ["", f"**{escape(failed)}**", ""] if failed else [""]
-    for section in sections(results):
+    for section in sections(results) if parts is None else parts:
         out += [f"## {escape(section.title)}", ""]
         for item in section.blocks:
             out += block(item)

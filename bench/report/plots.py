@@ -9,7 +9,6 @@ JavaScript runtime, and inlines as a few tens of kilobytes per figure.
 from __future__ import annotations
 
 import io
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -80,39 +79,41 @@ def coefficient_dots(coefficients: pd.DataFrame, dataset: str, max_terms: int = 
 
 
 def pairs_grid(predictions: pd.DataFrame, dataset: str) -> bytes | None:
-    """Every pair of models: test logits below the diagonal, probabilities above, y = x dashed."""
+    """Every other model against the run's first (the reference, on x): test logits in the top row,
+    probabilities below, y = x dashed. 2 (k - 1) panels rather than a k x k grid: drawing ticks
+    dominates the time, and every pair's largest difference is in the agreement table anyway."""
     part = predictions[(predictions["dataset"] == dataset) & (predictions["model"] != TRUTH)]
     models = list(dict.fromkeys(part["model"]))
     if len(models) < 2:
         return None
-    wide_logit = part.pivot_table(index=["row", "class"], columns="model", values="logit", sort=False)
-    wide_proba = part.pivot_table(index=["row", "class"], columns="model", values="proba", sort=False)
-    k = len(models)
-    # a fixed grid: constrained layout costs seconds on a k x k grid
-    figure = new_figure(1.7 * k + 0.6, 1.7 * k + 0.6, layout=None)
+    reference, others = models[0], models[1:]
+    wide = {
+        kind: part.pivot_table(index=["row", "class"], columns="model", values=kind, sort=False)
+        for kind in ("logit", "proba")
+    }
+    k = len(others)
+    # a fixed grid: constrained layout costs seconds on many axes
+    figure = new_figure(1.75 * k + 0.6, 4.0, layout=None)
     grid = figure.subplots(
-        k,
+        2,
         k,
         squeeze=False,
-        gridspec_kw={"wspace": 0.35, "hspace": 0.35, "left": 0.07, "right": 0.98, "bottom": 0.05, "top": 0.93},
+        gridspec_kw={"wspace": 0.35, "hspace": 0.45, "left": 0.08, "right": 0.98, "bottom": 0.1, "top": 0.86},
     )
-    for (i, a), (j, b) in itertools.product(enumerate(models), repeat=2):
-        axes = grid[i][j]
-        axes.tick_params(labelsize=6, length=2, pad=1)
-        axes.locator_params(nbins=3)  # tick layout dominates the drawing time of a k x k grid
-        if i == j:
-            axes.text(
-                0.5, 0.5, a.replace("_", "_\n", 1), ha="center", va="center", fontsize=8, transform=axes.transAxes
-            )
-            axes.set_xticks([])
-            axes.set_yticks([])
-            continue
-        wide = wide_logit if i > j else wide_proba
-        x, y = wide[b].to_numpy(), wide[a].to_numpy()
-        axes.scatter(x, y, s=4, alpha=0.6, color=PALETTE[0] if i > j else PALETTE[2])
-        low, high = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
-        axes.plot([low, high], [low, high], ls="--", color="0.4", lw=0.8)
-    figure.suptitle(f"{dataset}: logits (below the diagonal) and probabilities (above), row model on y", fontsize=9)
+    for row, kind in enumerate(("logit", "proba")):
+        x = wide[kind][reference].to_numpy()
+        for j, model in enumerate(others):
+            axes, y = grid[row][j], wide[kind][model].to_numpy()
+            axes.tick_params(labelsize=6, length=2, pad=1)
+            axes.locator_params(nbins=3)
+            axes.scatter(x, y, s=4, alpha=0.6, color=PALETTE[0] if kind == "logit" else PALETTE[2])
+            low, high = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
+            axes.plot([low, high], [low, high], ls="--", color="0.4", lw=0.8)
+            if row == 0:
+                axes.set_title(model, fontsize=7)
+            if j == 0:
+                axes.set_ylabel(kind, fontsize=7)
+    figure.suptitle(f"{dataset}: each model (y) against {reference} (x), logits and probabilities", fontsize=9)
     return to_png(figure)
 
 

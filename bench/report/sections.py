@@ -137,8 +137,8 @@ def pairs(results) -> list:
         return []
     return [
         Text(
-            "Each model's test logits against each other's (below the diagonal) and probabilities (above); "
-            "points on the dashed line y = x agree."
+            "Each model's test logits (top row) and probabilities (bottom row) against the run's first model's; "
+            "points on the dashed line y = x agree. Every pair's largest difference is in the agreement table."
         ),
         *_figures(results, plots.pairs_grid, results.predictions, "pairwise logits and probabilities on"),
     ]

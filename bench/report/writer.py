@@ -25,26 +25,26 @@ def _write_files(results, directory: Path) -> None:
             frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
         with naming(directory / f"{name}.parquet"):
             frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
+    parts = sections(results)  # decided once; each figure is drawn once (Figure.png)
     texts = {
         "run.json": lambda: json.dumps(results.run_info, indent=2, default=str) + "\n",
-        "report.md": lambda: render_markdown(results),
-        "index.html": lambda: render_html(results),
+        "report.md": lambda: render_markdown(results, parts),
+        "index.html": lambda: render_html(results, parts),
     }
     for name, text in texts.items():
         content = text()
         with naming(directory / name):
             (directory / name).write_text(content, encoding="utf-8")
-    for figure in figure_files(results):  # the figures report.md shows (index.html inlines them)
-        png = figure.draw()
+    for figure in figure_files(parts):  # the figures report.md shows (index.html inlines them)
+        png = figure.png()
         if png is not None:
             with naming(directory / figure.file):
                 (directory / figure.file).write_bytes(png)
 
 
-def figure_files(results) -> list[Figure]:
-    return [
-        block for section in sections(results) for block in section.blocks if isinstance(block, Figure) and block.file
-    ]
+def figure_files(parts) -> list[Figure]:
+    """The figures written as files beside the report, of ``sections(results)``."""
+    return [block for section in parts for block in section.blocks if isinstance(block, Figure) and block.file]
 
 
 def check_out(out: Path, option: str = "--out") -> None:

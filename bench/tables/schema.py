@@ -124,7 +124,7 @@ TEXT_COLUMNS = {
 DTYPES = {
     "fits": {"n_iter": "Int64", "converged": "boolean", "peak_extra_bytes": "Int64"},
     "losses": {"equivalent": "boolean"},
-    "training": {"epoch": "int64"},
+    "training": {"epoch": "int64", "loss": "float64"},  # "loss" is text in losses.csv (a loss's name)
     "timings": {"repeat": "int64", "seconds": "float64"},
     "probes": {"depth": "int64", "n_features": "int64", "separated": "boolean"},
     "curves": {"point": "int64", "max_iter": "Int64"},
