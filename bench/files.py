@@ -29,6 +29,7 @@ def write_file(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file follows the umask, as open() would
         with naming(path):
             write(tmp)
         os.replace(tmp, path)

@@ -236,3 +236,16 @@ def test_results_failed_is_empty_for_a_clean_run(small_run):
     assert small_run.failed.empty
     # 3 model pairs x (4 point quantities on both datasets + 3 inference ones on unpenalised spector)
     assert len(small_run.agreement) == 3 * (2 * 4 + 3)
+
+
+def test_single_files_have_ordinary_permissions(tmp_path):
+    """files.write_file (the history, comparison.md, the trend page, the cell store) follows the
+    umask, as open() would: mkstemp alone would leave them readable by their owner only."""
+    from bench import files
+
+    umask = os.umask(0o022)
+    try:
+        files.write_text(tmp_path / "comparison.md", "text\n")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "comparison.md").stat().st_mode & 0o777 == 0o644

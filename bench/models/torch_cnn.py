@@ -287,34 +287,20 @@ class TorchCNN(Model):
                 f"probe: the {width} features after {after} of torch_cnn {which[network]} {ds.name}; not standardised"
             )
 
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
         for network, (train, test) in networks.items():
             for depth, layer in enumerate(LAYERS, start=1):
-                X_train, X_test = as64(train[layer]), as64(test[layer])
-                X_train.setflags(write=False)
-                X_test.setflags(write=False)
                 names = feature_names(layer)
-                separated = detect_separation(X_train, ds.y_train, names) is not None
+                separated = detect_separation(train[layer], ds.y_train, names) is not None
+                notes = {"probe_of": ds.name, "network": network, "layer": layer, "depth": depth}
                 out.append(
-                    replace(
-                        ds,
-                        name=f"{ds.name}:probe:{network}:{layer}",
-                        description=describe(network, layer, X_train.shape[1]),
-                        source=f"torch_cnn on {ds.name} (probe)",
-                        feature_names=names,
-                        X_train=X_train,
-                        X_test=X_test,
-                        standardized=False,
-                        truth=None,
-                        images_train=None,
-                        images_test=None,
-                        notes={
-                            "probe_of": ds.name,
-                            "network": network,
-                            "layer": layer,
-                            "depth": depth,
-                            "separated": separated,
-                        },
+                    self._derived(
+                        f"{ds.name}:probe:{network}:{layer}",
+                        describe(network, layer, train[layer].shape[1]),
+                        f"torch_cnn on {ds.name} (probe)",
+                        names,
+                        train[layer],
+                        test[layer],
+                        notes=notes | {"separated": separated},
                         time_once=True,
                     )
                 )
@@ -322,22 +308,35 @@ class TorchCNN(Model):
 
     def _feature_dataset(self, train_features: np.ndarray, test_features: np.ndarray):
         ds = self.dataset
+        return self._derived(
+            f"{ds.name}:cnn_features",
+            f"the 84 features that feed fc3 of torch_cnn trained on {ds.name} (after fc2's ReLU)",
+            f"torch_cnn on {ds.name}",
+            tuple(f"h{j + 1}" for j in range(train_features.shape[1])),
+            train_features,
+            test_features,
+        )
+
+    def _derived(self, name, description, source, feature_names, train, test, **fields):
+        """A dataset of features the network computed on the parent's rows: its split, labels,
+        penalty and C, float64 read-only copies, not standardised, no images, no truth."""
         as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-        X_train, X_test = as64(train_features), as64(test_features)
+        X_train, X_test = as64(train), as64(test)
         X_train.setflags(write=False)
         X_test.setflags(write=False)
         return replace(
-            ds,
-            name=f"{ds.name}:cnn_features",
-            description=f"the 84 features that feed fc3 of torch_cnn trained on {ds.name} (after fc2's ReLU)",
-            source=f"torch_cnn on {ds.name}",
-            feature_names=tuple(f"h{j + 1}" for j in range(X_train.shape[1])),
+            self.dataset,
+            name=name,
+            description=description,
+            source=source,
+            feature_names=tuple(feature_names),
             X_train=X_train,
             X_test=X_test,
             standardized=False,
             truth=None,
             images_train=None,
             images_test=None,
+            **fields,
         )
 
     def _fc3_results(self, features) -> list[FitResult]:
