@@ -172,11 +172,11 @@ def test_matmul_peak_is_measured_once_per_thread_count():
 # --- torch_cnn through the runner, on a tiny dataset ---------------------------------------
 
 
-def tiny_images(n: int = 40) -> Dataset:
-    """n images, half dark (class 0) and half bright (class 1), with seeded noise; L2, C = 1."""
-    rng = np.random.default_rng(0)
-    y = np.tile([0.0, 1.0], n // 2)
-    level = np.where(y == 1.0, 170, 60)[:, None, None, None]
+def tiny_images(n: int = 40, classes: int = 2) -> Dataset:
+    """n images in ``classes`` brightness levels (class 0 darkest), with seeded noise; L2, C = 1."""
+    rng = np.random.default_rng(0 if classes == 2 else classes)
+    y = np.tile(np.arange(classes, dtype=np.float64), n // classes)
+    level = np.linspace(60, 170, classes).astype(int)[y.astype(int)][:, None, None, None]
     images = np.clip(level + rng.integers(-40, 41, size=(n, 3, 200, 200)), 0, 255).astype(np.uint8)
     X = images.reshape(n, 3, -1).mean(axis=2) / 255.0  # a tabular view: mean of each channel
     return build(
@@ -193,6 +193,7 @@ def tiny_images(n: int = 40) -> Dataset:
         C=1.0,
         seed=0,
         images=images,
+        labels=tuple(str(k) for k in range(classes)),
         cnn={"batch_size": 10},
         where="tests/test_cnn.py",
     )

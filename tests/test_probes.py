@@ -161,38 +161,13 @@ def test_probes_stay_in_their_section(digits_run, tmp_path):
 def test_k_class_probes_are_multinomial_fits_that_agree():
     """Three classes: the probes keep the parent's K labels, and the multinomial fits (contrasts
     against class 0, as everywhere else) of scikit-learn and statsmodels agree on them."""
-    from bench.datasets import build
-
-    rng = np.random.default_rng(1)
-    n = 36
-    y = np.tile([0.0, 1.0, 2.0], n // 3)
-    level = np.array([50, 120, 190])[y.astype(int)][:, None, None, None]
-    images = np.clip(level + rng.integers(-40, 41, size=(n, 3, 200, 200)), 0, 255).astype(np.uint8)
-    X = images.reshape(n, 3, -1).mean(axis=2) / 255.0
-    three = build(
-        name="three",
-        description="three levels",
-        source="test",
-        X=X,
-        y=y,
-        feature_names=("r", "g", "b"),
-        split="holdout",
-        test_fraction=0.25,
-        standardize=False,
-        penalty="l2",
-        C=1.0,
-        seed=0,
-        images=images,
-        labels=("0", "1", "2"),
-        cnn={"batch_size": 12},
-        where="tests/test_probes.py",
-    )
+    three = tiny_images(36, classes=3)
     model = TorchCNN()
     model.prepare(three, TINY)
     model.fit()
     model.predict()
     probe = model.result().extra["derived_datasets"][1]  # trained conv1
-    assert probe.name == "three:probe:trained:conv1" and probe.n_classes == 3
+    assert probe.name == "tiny_images:probe:trained:conv1" and probe.n_classes == 3
     fits = [run_cell(probe, m, replace(TINY, models=(m,))) for m in ("sklearn_logit", "statsmodels_logit")]
     assert all(f.status == "ok" for f in fits), [f.message for f in fits]
     assert fits[0].coef.shape == (2, 24)  # K - 1 contrasts

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.curves import run as curves
 from bench.files import replace_directory
 from bench.report import plots
-from bench.report.html import CSS, image, table
+from bench.report.html import image, page, table
 from bench.report.markdown import table as md_table
 
 ABOUT = (
@@ -77,13 +77,7 @@ def render_html(run: curves.CurveRun, png: bytes | None) -> str:
         f"<details><summary>Every point ({len(run.curves)} rows, as curves.csv)</summary>"
         f"{table(run.curves, verdict_column=None)}</details>",
     ]
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>logitbench curves: {esc(run.dataset)}</title><style>{CSS}</style></head><body><main>"
-        + "".join(parts)
-        + "</main></body></html>\n"
-    )
+    return page(f"logitbench curves: {run.dataset}", "".join(parts))
 
 
 def _write_files(run: curves.CurveRun, directory: Path) -> None:

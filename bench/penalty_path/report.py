@@ -22,7 +22,7 @@ import pandas as pd
 from bench.files import replace_directory
 from bench.penalty_path import agreement as agreements
 from bench.penalty_path import run as paths
-from bench.report.html import CSS, image, table
+from bench.report.html import image, page, table
 from bench.report.markdown import table as md_table
 from bench.report.plots import colors, new_figure, to_png
 
@@ -307,13 +307,7 @@ def render_path_html(run: paths.PathRun) -> str:
     shown = _fits_shown(run)
     if len(shown):
         parts += ["<p class=FAIL>Cells that did not give estimates:</p>", table(shown, verdict_column=None)]
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>logitbench path: {esc(run.dataset)}</title><style>{CSS}</style></head><body><main>"
-        + "".join(parts)
-        + "</main></body></html>\n"
-    )
+    return page(f"logitbench path: {run.dataset}", "".join(parts))
 
 
 # --- files ---------------------------------------------------------------------------------

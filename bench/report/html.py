@@ -100,6 +100,16 @@ def _summary(results) -> str:
     return f"<h2 id=summary>Summary</h2><ul class=summary>{''.join(items)}</ul>{tail}"
 
 
+def page(title: str, body: str) -> str:
+    """A self-contained page (inline CSS, no scripts) around ``body``: the run report, a penalty
+    path, convergence curves."""
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body><main>{body}</main></body></html>\n"
+    )
+
+
 def render_html(results, parts: list | None = None) -> str:
     """The page; ``parts``: ``sections(results)`` when the caller has them already."""
     parts = sections(results) if parts is None else parts
@@ -107,11 +117,9 @@ def render_html(results, parts: list | None = None) -> str:
     body = "".join(
         f"<h2 id={s.anchor}>{html.escape(s.title)}</h2>" + "".join(block(b) for b in s.blocks) for s in parts
     )
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>logitbench report</title><style>{CSS}</style></head><body><main>"
+    return page(
+        "logitbench report",
         f"<h1>logitbench report</h1><p>{inline(content.INTRO)}</p>"
         f"<p class=meta>{html.escape(content.run_line(results.run_info))}</p>"
-        f"<nav>{toc}</nav>{_summary(results)}{body}</main></body></html>\n"
+        f"<nav>{toc}</nav>{_summary(results)}{body}",
     )

@@ -256,5 +256,5 @@ def convergence(curves: pd.DataFrame, dataset: str, f_star: float) -> bytes | No
     axes.set_xlabel("seconds (one whole capped run)")
     axes.set_ylabel("(F − F*) / |F*|")
     axes.set_title(f"{dataset}: distance to the optimum over time")
-    axes.legend(fontsize=8, loc="upper right")
+    axes.legend(fontsize=7, loc="best", framealpha=0.8)
     return to_png(figure)
