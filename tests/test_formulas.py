@@ -214,3 +214,10 @@ def test_formula_and_features_need_a_csv(capsys):
     assert _run("--features", "a,b", "--out", "never") == 2
     assert "--features needs --csv" in capsys.readouterr().err
     assert not Path("never").exists()
+
+
+def test_a_missing_card_path_is_one_line(tmp_path, capsys):
+    assert _run("--datasets", str(tmp_path / "nope.toml"), "--models", "sklearn_logit", "--out", "never") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.toml: dataset card not found" in err
+    assert not Path("never").exists()
