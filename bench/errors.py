@@ -23,3 +23,10 @@ def describe_os_error(exc: OSError) -> str:
     reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
     where = exc.filename if exc.filename is not None else "a file"
     return f"{where}: {reason}" + (f" ({code})" if code else "")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a
+    library's multi-line error contributes to one line of ours."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, first_line
 
 MAX_COLUMNS = 100_000  # pandas needs ~30 s to parse a million columns; a model would need far more
 
@@ -51,8 +51,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise BenchInputError(f"{path}: the file is empty; expected a header row and data rows") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchInputError(f"{path}: not a readable CSV ({first})") from None
+        raise BenchInputError(f"{path}: not a readable CSV ({first_line(exc)})") from None
     if frame.empty:
         raise BenchInputError(f"{path}: has a header but no data rows")
     return frame

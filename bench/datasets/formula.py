@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, first_line
 
 
 def _parse(text: str, where: str):
@@ -28,18 +28,13 @@ def _parse(text: str, where: str):
     try:
         formula = formulaic.Formula(text)
     except Exception as exc:  # formulaic's syntax errors have no common base class
-        raise BenchInputError(f"{where}: formula {text!r} does not parse ({_first_line(exc)})") from None
+        raise BenchInputError(f"{where}: formula {text!r} does not parse ({first_line(exc)})") from None
     if not hasattr(formula, "lhs"):
         raise BenchInputError(f"{where}: formula {text!r} has no left-hand side; expected 'target ~ terms'")
     lhs = [factor for term in formula.lhs for factor in term.factors]
     if len(lhs) != 1 or lhs[0].eval_method.value != "lookup":
         raise BenchInputError(f"{where}: formula {text!r}: the left-hand side must be one column name (the target)")
     return formula, str(lhs[0].expr)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def formula_target(text: str, where: str = "--formula") -> str:
@@ -87,7 +82,7 @@ def design(frame: pd.DataFrame, text: str, where: str) -> tuple[pd.DataFrame, st
     try:
         matrix = formulaic.model_matrix(formula.rhs, data, na_action="raise")
     except Exception as exc:  # a function that fails on the column, an unknown contrast
-        raise BenchInputError(f"{where}: formula {text!r} cannot be evaluated ({_first_line(exc)})") from None
+        raise BenchInputError(f"{where}: formula {text!r} cannot be evaluated ({first_line(exc)})") from None
     names = [str(c) for c in matrix.columns]
     if "Intercept" not in names:
         raise BenchInputError(

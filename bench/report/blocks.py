@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.tables.probes import probe_datasets
 from bench.tables.verdicts import agreement_with_verdict, summarize
 
 
@@ -122,7 +123,7 @@ def summary(results) -> tuple[list, str]:
 
 def without_probes(results):
     """``results`` without the probe datasets: every other section shows the run's own datasets."""
-    names = {name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d}
+    names = set(probe_datasets(results.run_info.get("datasets", {})))
     if not names:
         return results
     tables = {

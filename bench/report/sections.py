@@ -16,6 +16,7 @@ import pandas as pd
 from bench.config import TOLERANCES
 from bench.report import plots
 from bench.report.blocks import Code, Figure, Heading, Section, Table, Text, without_probes
+from bench.tables.probes import probe_datasets
 from bench.tables.ranking import ranking_frame, time_to_reach
 from bench.tables.schema import TRUTH
 from bench.tables.verdicts import LOSS_TOLERANCE, agreement_with_verdict, losses_with_verdict
@@ -372,8 +373,8 @@ def probes(results) -> list:
             "refit (`:cnn_features`), so its coefficients are the refit's."
         )
     ]
-    names = [name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d]
-    failed = results.fits[results.fits["dataset"].isin(names) & (results.fits["status"] == "failed")]
+    names = probe_datasets(results.run_info.get("datasets", {}))
+    failed = results.fits[results.fits["dataset"].isin(list(names)) & (results.fits["status"] == "failed")]
     if len(failed):
         blocks += [Text(f"{len(failed)} probe fit(s) failed:"), Table(failed[["dataset", "model", "message"]], None)]
     cnn_scores = _wide_metrics(results.metrics[results.metrics["model"] == "torch_cnn"], ["log_loss", "accuracy"])

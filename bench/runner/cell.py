@@ -129,7 +129,8 @@ def run_cell(
             if model.warm_up_fit:
                 model.predict()
                 model.synchronize()
-            budget = adaptive_repeats(config.budget if time_budget is None else time_budget)["budget_seconds"]
+            budget = config.budget if time_budget is None else time_budget
+            budget = TIME_BUDGET_SECONDS if budget is None else budget
             reference_times = [] if dataset.time_once else reference_samples(REFERENCE_CALLS)
             fit_times = _timed(model.fit, model.synchronize, repeats, cap, budget)
             predict_times = _timed(model.predict, model.synchronize, repeats, cap, budget)

@@ -17,7 +17,8 @@ from bench.tables.schema import PROBE_COLUMNS
 
 
 def probe_datasets(datasets_info: dict) -> dict[str, dict]:
-    """Probe dataset name -> its notes (probe_of, network, layer, depth, separated, n_features)."""
+    """Probe dataset name -> its notes (probe_of, network, layer, depth, separated, n_features).
+    ``datasets_info``: run.json's ``datasets``; a probe is a dataset whose notes name its parent."""
     return {name: d for name, d in datasets_info.items() if "probe_of" in d}
 
 

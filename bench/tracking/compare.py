@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchInputError
+from bench.tables.probes import probe_datasets
 from bench.tables.schema import ADDED_IN
 from bench.tables.verdicts import agreement_with_verdict
 from bench.tracking.rules import Rule
@@ -85,11 +86,6 @@ def _derived(results) -> set[str]:
         for name, d in results.run_info.get("datasets", {}).items()
         if str(d.get("source", "")).startswith("torch_cnn")
     }
-
-
-def _timed_once(results) -> set[str]:
-    """Datasets whose cells are timed once on purpose (``Dataset.time_once``: the CNN's probes)."""
-    return {name for name, d in results.run_info.get("datasets", {}).items() if "probe_of" in d}
 
 
 def _row(
@@ -229,7 +225,11 @@ def _fits_checks(baseline, current, rule: Rule) -> list[dict]:
     phase = rule.quantity.removesuffix("_seconds")  # fit | predict
     samples = (_samples(baseline, phase), _samples(current, phase)) if rule.direction == "ratio" else ({}, {})
     out = []
-    once = _timed_once(baseline) | _timed_once(current)
+    # the CNN's probes are timed once on purpose (Dataset.time_once)
+    once = {
+        *probe_datasets(baseline.run_info.get("datasets", {})),
+        *probe_datasets(current.run_info.get("datasets", {})),
+    }
     for dataset, model, b, c in joined.itertuples(index=False):
         if dataset in once:  # the CNN's probes: timed once on purpose, their fits are the point
             continue
