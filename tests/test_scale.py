@@ -224,6 +224,28 @@ def test_peak_extra_bytes_measures_a_known_temporary():
 
 
 @pytest.mark.skipif(not memory.available(), reason="cannot reset the peak RSS here")
+def test_young_only_measures_the_same_and_unfreezes_at_the_end():
+    """Inside memory.young_only (a run's cells) each measurement freezes the survivors of its
+    collection, so the next collects only what is new; the measurement is unchanged, and the
+    block's end leaves nothing frozen."""
+    import gc
+
+    size = 64 * 2**20
+    tolerance = 2**20 + _huge_page_bytes()  # as in the test above
+    gc.unfreeze()
+    with memory.young_only():
+        first = memory.peak_extra_bytes(lambda: np.ones(size // 8))
+        assert gc.get_freeze_count() > 0  # the process's objects are frozen
+        cycle = []
+        cycle.append(cycle)  # cyclic garbage made after the freeze is still collected
+        del cycle
+        assert gc.collect() >= 1
+        second = memory.peak_extra_bytes(lambda: np.ones(size // 8))
+    assert gc.get_freeze_count() == 0
+    assert abs(first - size) <= tolerance and abs(second - size) <= tolerance
+
+
+@pytest.mark.skipif(not memory.available(), reason="cannot reset the peak RSS here")
 def test_torch_fit_needs_little_memory_beyond_X(monkeypatch):
     """The scale path's peak extra memory, on 64 MB of X (the issue: <= 0.25 x the bytes of X)."""
     monkeypatch.setattr(torch_linear, "FULL_NEWTON_MAX_NUMBERS", 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bench.config import RunConfig
 from bench.fit_result import FitResult
+from bench.runner import memory
 from bench.runner.cell import execute_cell
 
 CLUSTER_ATTEMPTS = 3  # a cell whose worker (or result) is lost is sent again, then reported failed
@@ -23,9 +24,18 @@ def _indexed_on(index: int, dataset, rest: tuple):
     return _indexed(index, (dataset, *rest))
 
 
+def _indexed_in_worker(index: int, task: tuple):
+    """``_indexed`` in a joblib worker, a process of this run's own: what survives each cell's
+    collection stays frozen for the worker's life (memory.young_only). Not on a dask cluster,
+    whose workers are the user's and long-lived: a cell there collects in full."""
+    memory.freeze_survivors_from_now_on()
+    return _indexed(index, task)
+
+
 def serial(tasks: list[tuple]):
-    for index, task in enumerate(tasks):
-        yield _indexed(index, task)
+    with memory.young_only():
+        for index, task in enumerate(tasks):
+            yield _indexed(index, task)
 
 
 def joblib_workers(tasks: list[tuple], n_jobs: int):
@@ -33,7 +43,7 @@ def joblib_workers(tasks: list[tuple], n_jobs: int):
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_indexed)(index, task) for index, task in enumerate(tasks))
+    yield from parallel(delayed(_indexed_in_worker)(index, task) for index, task in enumerate(tasks))
 
 
 def dask_cluster(tasks: list[tuple], address: str):

@@ -12,6 +12,13 @@ from bench.runner.findings import pre_fit_finding
 from bench.runner.progress import Progress
 
 
+def _longest_first(tasks: list[tuple], slots: list[int]) -> tuple[list[tuple], list[int]]:
+    """The cells of models that run once and long (``max_repeats``: the CNN's training) first,
+    so that parallel workers do not end a wave waiting on one of them started last."""
+    order = sorted(range(len(tasks)), key=lambda i: tasks[i][2].max_repeats is None)
+    return [tasks[i] for i in order], [slots[i] for i in order]
+
+
 def run_grid(
     datasets: list[Dataset], config: RunConfig, progress: Progress | None = None, store=None
 ) -> tuple[list[FitResult], list[Dataset]]:
@@ -54,6 +61,8 @@ def run_grid(
                 findings[dataset.name] = pre_fit_finding(dataset)
             tasks.append((dataset, name, classes[name], config, findings[dataset.name]))
             slots.append(slot)
+        if config.jobs > 1 or config.scheduler:
+            tasks, slots = _longest_first(tasks, slots)
         for index, result in execute(tasks):
             if store is not None:
                 store.save(result)

@@ -4,7 +4,10 @@ Method (Linux): resident set size, in the same process, around the call.
 
 1. ``gc.collect()`` and glibc's ``malloc_trim(0)``: memory freed earlier but still
    resident (glibc keeps freed heap pages) goes back to the system, so that the call
-   cannot reuse it unseen.
+   cannot reuse it unseen. Inside ``young_only()`` (a run's cells) the survivors are then
+   frozen (``gc.freeze``), so the next collection scans only objects made since: with
+   torch, matplotlib, statsmodels and glum imported a full collection scans ~330,000
+   objects and takes ~0.2 s, which was a quarter of the quick suite's wall time.
 2. baseline = ``VmRSS`` of ``/proc/self/status``: everything held before the call,
    the dataset included.
 3. Writing ``5`` to ``/proc/self/clear_refs`` resets the kernel's high-water mark
@@ -34,6 +37,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+from contextlib import contextmanager
 from pathlib import Path
 
 STATUS = Path("/proc/self/status")
@@ -57,6 +61,32 @@ def _trim_heap() -> None:
     trim = getattr(libc, "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+_young_only = False  # set inside young_only(): PeakMemory freezes what survives its collection
+
+
+@contextmanager
+def young_only():
+    """Within this block each PeakMemory freezes what survives its ``gc.collect()``, so the
+    next collection scans only the objects made since (milliseconds, not 0.2 s). Frozen
+    objects are still freed by reference counting; the block's end unfreezes them, so
+    cycles among them are collected again as usual afterwards."""
+    global _young_only
+    outer = _young_only
+    _young_only = True
+    try:
+        yield
+    finally:
+        _young_only = outer
+        if not outer:
+            gc.unfreeze()
+
+
+def freeze_survivors_from_now_on() -> None:
+    """``young_only`` for the rest of this process (a worker process of the run's own)."""
+    global _young_only
+    _young_only = True
 
 
 def available() -> bool:
@@ -86,6 +116,8 @@ class PeakMemory:
 
     def __enter__(self) -> "PeakMemory":
         gc.collect()
+        if _young_only:
+            gc.freeze()
         _trim_heap()
         try:
             self.baseline_bytes = _status_bytes("VmRSS")
