@@ -20,9 +20,10 @@ class Results(tables.Results):
     """A run's tables (``fits``, ``coefficients``, ... as DataFrames, the same as the CSV
     files) and its ``run.json`` dictionary, which can write its own report."""
 
-    def save(self, directory: str | Path) -> Path:
-        """Write every report file into ``directory`` (replaced as a whole, atomically)."""
-        return write_report(self, Path(directory))
+    def save(self, directory: str | Path, jobs: int = 1) -> Path:
+        """Write every report file into ``directory`` (replaced as a whole, atomically); ``jobs``
+        worker processes draw the figures."""
+        return write_report(self, Path(directory), jobs)
 
 
 def load(directory: str | Path) -> Results:
@@ -80,12 +81,14 @@ def run(
     from bench.runner import provenance, run_grid
     from bench.runner.cell import adaptive_repeats
     from bench.runner.cellstore import CellStore
+    from bench.runner.executors import start_workers
     from bench.runner.progress import Progress
     from bench.tables import frames, metrics, probes
 
     config = config or RunConfig()
     for name in config.model_names:
         models.model_class(name)  # unknown names fail before any data is loaded
+    start_workers(config)  # -j N: the workers start while the data load
     loaded = load_datasets(config)
     started = provenance.now()
     speed_reference = provenance.speed_reference_seconds()

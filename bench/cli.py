@@ -117,7 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(e.g. lr=0.003,patience=6; beats the suite and the card)",
     )
     run.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the torch models")
-    run.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (joblib); workers x threads <= cores")
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes (joblib); workers x threads <= cores (default: 2 for the quick suite's own "
+        "datasets where 2 cores allow, else 1)",
+    )
     run.add_argument(
         "--scheduler", help="run the cells on a dask.distributed cluster at this address (tcp://host:8786)"
     )
@@ -265,7 +272,7 @@ def cmd_run(args) -> int:
     try:
         results = bench.run(config, progress=not args.quiet, checkpoint=config.out, resume=args.resume is not None)
         results.run_info["command"] = ["python", "-m", "bench", *sys.argv[1:]] if sys.argv[1:2] == ["run"] else None
-        out = results.save(config.out)
+        out = results.save(config.out, jobs=config.n_jobs)
     except OSError as exc:  # the disk, not the user's input: keep what finished, say how to go on
         kept = store.count()
         hint = (

@@ -19,6 +19,7 @@ import bench
 from bench import datasets
 from bench.config import LINEAR_MODELS, RunConfig
 from bench.datasets import build
+from bench.runner import memory
 
 # One timed repeat: the tests check numbers, never timings (those live in tests/benchmarks).
 # The models are named, not the suite's: a suite may grow (the CNN) without slowing the tests.
@@ -39,6 +40,17 @@ def make_config():
         return replace(FAST, **fields)
 
     return make
+
+
+@pytest.fixture
+def cells_as_in_a_run():
+    """Many ``run_cell`` calls in one test, measured as a run's cells are (``memory.young_only``,
+    bench.runner.executors): each cell's memory measurement freezes what survives its
+    ``gc.collect()``, so the next one scans only the objects made since. Outside a run every
+    cell's full collection of this pytest process (torch, pandas, hypothesis, ... imported)
+    took ~0.3 s, more than the fits of a small dataset. What the cells compute is unchanged."""
+    with memory.young_only():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ GRID = np.logspace(-3, 3, 49)  # 49 values of C over six decades (where the stal
 
 @pytest.mark.parametrize("dataset_name", ["spector", "breast_cancer", "synthetic"])
 @pytest.mark.parametrize("model_name", ["torch_linear", "torch_softmax2"])
-def test_newton_converges_at_every_C(dataset_name, model_name):
+def test_newton_converges_at_every_C(dataset_name, model_name, cells_as_in_a_run):
     base = datasets.load(dataset_name)
     config = RunConfig(repeats=1)
     failures = []

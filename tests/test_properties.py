@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ from bench.runner import run_cell
 from bench.stats.separation import detect_separation
 from bench.tables import frames as compare
 
+pytestmark = pytest.mark.usefixtures("cells_as_in_a_run")
 FITS = settings(max_examples=10, deadline=None)
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFIG = RunConfig(repeats=1)

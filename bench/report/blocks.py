@@ -49,6 +49,21 @@ class Figure:
         return self._png[0]
 
 
+def draw_all(figures: list[Figure], jobs: int = 1) -> None:
+    """Draw every figure not drawn yet, in ``jobs`` worker processes when more than one (joblib's
+    loky executor: after ``-j N`` the run's own workers, still up, with bench imported). Each
+    ``draw`` is a plot function with its own rows (a ``partial``), so what is sent is small."""
+    todo = [figure for figure in figures if not figure._png]
+    if jobs > 1 and len(todo) > 1:
+        from joblib import Parallel, delayed
+
+        drawn = Parallel(n_jobs=jobs, backend="loky")(delayed(figure.draw)() for figure in todo)
+        for figure, png in zip(todo, drawn):
+            figure._png.append(png)
+    for figure in todo:
+        figure.png()
+
+
 @dataclass(frozen=True)
 class Code:
     text: str

@@ -10,6 +10,7 @@ Text blocks may mark code with backticks; the renderers turn that into their own
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pandas as pd
 
@@ -52,10 +53,16 @@ def _wide_metrics(metrics: pd.DataFrame, names: list[str], index=("dataset", "mo
     return wide[[n for n in names if n in wide.columns]].reset_index()
 
 
+def _rows(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    return frame[frame["dataset"] == dataset]
+
+
 def _figures(results, draw, frame, alt: str, only: set[str] | None = None) -> list:
-    """A figure per dataset, titled with its name (drawing is left to the renderer)."""
+    """A figure per dataset, titled with its name (drawing is left to the renderer). Each figure's
+    ``draw`` is a plot function with that dataset's rows (``partial``): small to send to a worker
+    process that draws it (``bench.report.writer``)."""
     return [
-        Figure(lambda d=dataset: draw(frame, d), f"{alt} {dataset}", title=dataset)
+        Figure(partial(draw, _rows(frame, dataset), dataset), f"{alt} {dataset}", title=dataset)
         for dataset in _datasets(results)
         if only is None or dataset in only
     ]
@@ -80,7 +87,7 @@ def coefficients(results) -> list:
             wide[f"{model} SE"] = errors[model]
         blocks += [
             Heading(dataset),
-            Figure(lambda d=dataset: plots.coefficient_dots(results.coefficients, d), f"coefficients of {dataset}"),
+            Figure(partial(plots.coefficient_dots, part, dataset), f"coefficients of {dataset}"),
             Table(wide.reset_index(), verdict_column=None, collapsed=True),
         ]
     if not blocks:
@@ -194,7 +201,7 @@ def runtime(results) -> list:
             "log-likelihood at the fitted parameters (unpenalised). `peak_extra_bytes`: peak resident memory "
             "of preparing and the first fit beyond the data already held."
         ),
-        Figure(lambda: plots.runtime(results.fits), "fit and predict seconds"),
+        Figure(partial(plots.runtime, results.fits), "fit and predict seconds"),
         Table(fits[FIT_COLUMNS], verdict_column="status"),
     ]
     ranking = ranking_frame(
@@ -248,7 +255,7 @@ def convergence(results) -> list:
         f_star = info.get(dataset, {}).get("f_star", part["objective"].min())
         blocks += [
             Heading(dataset),
-            Figure(lambda d=dataset, f=f_star: plots.convergence(curves, d, f), f"convergence curves on {dataset}"),
+            Figure(partial(plots.convergence, part, dataset, f_star), f"convergence curves on {dataset}"),
             Table(time_to_reach(part, f_star), verdict_column=None),
         ]
     return blocks
@@ -310,7 +317,7 @@ def learning_curve(results, dataset: str, model: str, seconds: float, solvers: d
     return [
         *blocks,
         Figure(
-            lambda: plots.learning_curve(results.training, dataset, model, chosen),
+            partial(plots.learning_curve, _rows(results.training, dataset), dataset, model, chosen),
             f"learning curve of {model} on {dataset}",
             file=f"learning-curve-{slug}.png",
         ),
@@ -407,7 +414,9 @@ def probes(results) -> list:
         )
         blocks += [
             Heading(dataset),
-            Figure(lambda d=dataset, r=reference: plots.probes(table, d, r), f"probes through the CNN on {dataset}"),
+            Figure(
+                partial(plots.probes, _rows(table, dataset), dataset, reference), f"probes through the CNN on {dataset}"
+            ),
             Text(f"First linearly separable (training features) — {said}."),
             Table(wide),
         ]

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from bench.errors import BenchInputError
 from bench.files import naming, replace_directory
-from bench.report.blocks import Figure
+from bench.report.blocks import Figure, draw_all
 from bench.report.html import render_html
 from bench.report.markdown import render_markdown
 from bench.report.sections import sections
 from bench.tables.schema import TABLES
 
 
-def _write_files(results, directory: Path) -> None:
+def _write_files(results, directory: Path, jobs: int = 1) -> None:
     for name in TABLES:
         frame = getattr(results, name)
         with naming(directory / f"{name}.csv"):
@@ -26,6 +26,7 @@ def _write_files(results, directory: Path) -> None:
         with naming(directory / f"{name}.parquet"):
             frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
     parts = sections(results)  # decided once; each figure is drawn once (Figure.png)
+    draw_all([block for section in parts for block in section.blocks if isinstance(block, Figure)], jobs)
     texts = {
         "run.json": lambda: json.dumps(results.run_info, indent=2, default=str) + "\n",
         "report.md": lambda: render_markdown(results, parts),
@@ -62,7 +63,8 @@ def check_out(out: Path, option: str = "--out") -> None:
         )
 
 
-def write_report(results, out: Path) -> Path:
-    """Write ``results`` to ``out`` (created or replaced whole). Returns ``out``."""
+def write_report(results, out: Path, jobs: int = 1) -> Path:
+    """Write ``results`` to ``out`` (created or replaced whole), the figures drawn in ``jobs``
+    worker processes. Returns ``out``."""
     check_out(out)
-    return replace_directory(out, lambda staging: _write_files(results, staging))
+    return replace_directory(out, lambda staging: _write_files(results, staging, jobs))

@@ -29,7 +29,53 @@ def _indexed_in_worker(index: int, task: tuple):
     collection stays frozen for the worker's life (memory.young_only). Not on a dask cluster,
     whose workers are the user's and long-lived: a cell there collects in full."""
     memory.freeze_survivors_from_now_on()
-    return _indexed(index, task)
+    _allow_model_imports()
+    try:
+        return _indexed(index, task)
+    finally:
+        memory.trim_heap()  # freed memory back to the system (the CNN keeps what it frees: torch_cnn)
+
+
+# loky restarts a worker whose resident size grew by more than 300 MB over its size after its
+# first task, taking it for a leak. A worker's first cell may be a skipped one and a later one the
+# CNN, whose imports (torch, oneDNN's kernels, scipy) and images hold ~330 MB for good: each
+# restart was a new interpreter importing them again (~3 s) and a warning on stderr.
+WORKER_GROWTH_BYTES = 2 * 2**30
+
+
+def _allow_model_imports() -> None:
+    from joblib.externals.loky import process_executor
+
+    if getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", WORKER_GROWTH_BYTES) < WORKER_GROWTH_BYTES:
+        process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_GROWTH_BYTES
+
+
+def _import_models(names: tuple[str, ...]) -> None:
+    from bench import models
+
+    for name in names:
+        models.model_factory(name)  # imports the model's libraries (torch, statsmodels, glum, a plug-in)
+
+
+def start_workers(config: RunConfig) -> None:
+    """With ``-j N`` (not a cluster), start the N joblib worker processes now, in the background,
+    each importing the run's models, while this process loads the data: the grid's joblib call
+    reuses them (loky's reusable executor). The quick suite's 2 workers took ~3 s to start."""
+    if config.n_jobs <= 1 or config.scheduler:
+        return
+    import threading
+
+    def start() -> None:
+        from joblib import Parallel, delayed
+
+        try:
+            Parallel(n_jobs=config.n_jobs, backend="loky")(
+                delayed(_import_models)(config.model_names) for _ in range(config.n_jobs)
+            )
+        except Exception:  # noqa: BLE001 - only a head start: the grid's own call reports what fails
+            pass
+
+    threading.Thread(target=start, name="logitbench-start-workers", daemon=True).start()
 
 
 def serial(tasks: list[tuple]):
@@ -93,6 +139,6 @@ def dask_cluster(tasks: list[tuple], address: str):
 def executor_for(config: RunConfig):
     if config.scheduler:
         return lambda tasks: dask_cluster(tasks, config.scheduler)
-    if config.jobs > 1:
-        return lambda tasks: joblib_workers(tasks, config.jobs)
+    if config.n_jobs > 1:
+        return lambda tasks: joblib_workers(tasks, config.n_jobs)
     return serial

@@ -15,7 +15,7 @@ from bench.runner.progress import Progress
 def _longest_first(tasks: list[tuple], slots: list[int]) -> tuple[list[tuple], list[int]]:
     """The cells of models that run once and long (``max_repeats``: the CNN's training) first,
     so that parallel workers do not end a wave waiting on one of them started last."""
-    order = sorted(range(len(tasks)), key=lambda i: tasks[i][2].max_repeats is None)
+    order = sorted(range(len(tasks)), key=lambda i: getattr(tasks[i][2], "max_repeats", None) is None)
     return [tasks[i] for i in order], [slots[i] for i in order]
 
 
@@ -35,8 +35,8 @@ def run_grid(
     execute = executor_for(config)
     progress = progress or Progress(len(datasets) * len(names), enabled=False)
     where = (
-        f"{config.jobs} worker processes"
-        if config.jobs > 1
+        f"{config.n_jobs} worker processes"
+        if config.n_jobs > 1
         else (f"dask at {config.scheduler}" if config.scheduler else "serial")
     )
     progress.header(
@@ -61,7 +61,7 @@ def run_grid(
                 findings[dataset.name] = pre_fit_finding(dataset)
             tasks.append((dataset, name, classes[name], config, findings[dataset.name]))
             slots.append(slot)
-        if config.jobs > 1 or config.scheduler:
+        if config.n_jobs > 1 or config.scheduler:
             tasks, slots = _longest_first(tasks, slots)
         for index, result in execute(tasks):
             if store is not None:

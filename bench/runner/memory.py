@@ -52,7 +52,7 @@ def _status_bytes(field: str) -> int:
     raise OSError(f"{STATUS} has no {field} line")
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Give freed heap memory back to the system (glibc only; elsewhere a no-op)."""
     name = ctypes.util.find_library("c")
     if name is None:
@@ -118,7 +118,7 @@ class PeakMemory:
         gc.collect()
         if _young_only:
             gc.freeze()
-        _trim_heap()
+        trim_heap()
         try:
             self.baseline_bytes = _status_bytes("VmRSS")
             CLEAR_REFS.write_text("5")  # VmHWM := current RSS

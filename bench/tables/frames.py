@@ -158,20 +158,22 @@ def _difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return max_abs, (max_abs / scale if scale > 0 else 0.0)
 
 
-def _pairwise(part: pd.DataFrame, keys: list[str], value: str, quantity: str, dataset: str) -> list[dict]:
+def _pairwise(part: pd.DataFrame | None, keys: list[str], value: str, quantity: str, dataset: str) -> list[dict]:
     """One row per pair of models (in run order) for one dataset and quantity."""
-    if part.empty:
+    if part is None or part.empty:
         return []
     wide = part.pivot_table(index=keys, columns="model", values=value, aggfunc="first", sort=False)
+    models = list(dict.fromkeys(part["model"]))
+    values = wide[models].to_numpy(dtype=np.float64, na_value=np.nan)  # (entries, models)
     rows = []
-    for model_a, model_b in itertools.combinations(list(dict.fromkeys(part["model"])), 2):
-        both = wide[[model_a, model_b]].dropna()
-        max_abs, rel = _difference(both[model_a].to_numpy(), both[model_b].to_numpy())
+    for i, j in itertools.combinations(range(len(models)), 2):
+        both = ~(np.isnan(values[:, i]) | np.isnan(values[:, j]))  # entries both models have
+        max_abs, rel = _difference(values[both, i], values[both, j])
         rows.append(
             {
                 "dataset": dataset,
-                "model_a": model_a,
-                "model_b": model_b,
+                "model_a": models[i],
+                "model_b": models[j],
                 "quantity": quantity,
                 "max_abs_diff": max_abs,
                 "rel_diff": rel,
@@ -180,27 +182,30 @@ def _pairwise(part: pd.DataFrame, keys: list[str], value: str, quantity: str, da
     return rows
 
 
+def _by_dataset(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return dict(tuple(frame.groupby("dataset", sort=False)))
+
+
 def agreement_frame(
     fits: pd.DataFrame, coefficients: pd.DataFrame, predictions: pd.DataFrame, effects: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Every pair of models (itertools.combinations, in run order) on every quantity,
     dataset by dataset in run order. Standard errors and average marginal effects are
     compared where both models report them (unpenalised fits)."""
-    estimated = coefficients[coefficients["model"] != TRUTH]
-    predictions = predictions[predictions["model"] != TRUTH]
-    ok_fits = fits[fits["status"] == "ok"].assign(_key=0)
+    estimated = _by_dataset(coefficients[coefficients["model"] != TRUTH])
+    with_se = _by_dataset(coefficients[(coefficients["model"] != TRUTH) & coefficients["std_error"].notna()])
+    predicted = _by_dataset(predictions[predictions["model"] != TRUTH])
+    ok_fits = _by_dataset(fits[fits["status"] == "ok"].assign(_key=0))
+    effects = _by_dataset(effects) if effects is not None else {}
     rows = []
     for dataset in dict.fromkeys(fits["dataset"]):
-        rows += _pairwise(estimated[estimated["dataset"] == dataset], ["class", "term"], "estimate", "coef", dataset)
-        rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "logit", "logit", dataset)
-        rows += _pairwise(predictions[predictions["dataset"] == dataset], ["row", "class"], "proba", "proba", dataset)
-        rows += _pairwise(ok_fits[ok_fits["dataset"] == dataset], ["_key"], "loglik", "loglik", dataset)
-        with_se = estimated[(estimated["dataset"] == dataset) & estimated["std_error"].notna()]
-        rows += _pairwise(with_se, ["class", "term"], "std_error", "std_error", dataset)
-        if effects is not None:
-            mine = effects[effects["dataset"] == dataset]
-            rows += _pairwise(mine, ["class", "term"], "ame", "ame", dataset)
-            rows += _pairwise(mine, ["class", "term"], "std_error", "ame_std_error", dataset)
+        rows += _pairwise(estimated.get(dataset), ["class", "term"], "estimate", "coef", dataset)
+        rows += _pairwise(predicted.get(dataset), ["row", "class"], "logit", "logit", dataset)
+        rows += _pairwise(predicted.get(dataset), ["row", "class"], "proba", "proba", dataset)
+        rows += _pairwise(ok_fits.get(dataset), ["_key"], "loglik", "loglik", dataset)
+        rows += _pairwise(with_se.get(dataset), ["class", "term"], "std_error", "std_error", dataset)
+        rows += _pairwise(effects.get(dataset), ["class", "term"], "ame", "ame", dataset)
+        rows += _pairwise(effects.get(dataset), ["class", "term"], "std_error", "ame_std_error", dataset)
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
