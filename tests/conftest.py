@@ -48,9 +48,17 @@ def cells_as_in_a_run():
     bench.runner.executors): each cell's memory measurement freezes what survives its
     ``gc.collect()``, so the next one scans only the objects made since. Outside a run every
     cell's full collection of this pytest process (torch, pandas, hypothesis, ... imported)
-    took ~0.3 s, more than the fits of a small dataset. What the cells compute is unchanged."""
+    took 0.2-0.4 s, more than the fits of a small dataset. What the cells compute is unchanged."""
     with memory.young_only():
         yield
+
+
+def fits_only(dataset: datasets.Dataset) -> datasets.Dataset:
+    """``dataset`` timed as a probe dataset is (``Dataset.time_once``): ``run_cell`` fits, predicts
+    and checks it as always, but skips the machine-speed reference timings around the cell (~50 ms
+    a cell here). For tests that call ``run_cell`` hundreds of times and read only the fits;
+    with ``repeats=1`` (a budget of 0) the fits are the same calls either way."""
+    return replace(dataset, time_once=True)
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +129,21 @@ def small_run() -> bench.Results:
 def saved_small_run(small_run, tmp_path_factory) -> Path:
     """``small_run`` saved once to a fresh directory."""
     return small_run.save(tmp_path_factory.mktemp("report") / "run")
+
+
+@pytest.fixture(scope="session")
+def digits_cnn_run() -> bench.Results:
+    """digits with the CNN (two epochs), its derived datasets (features, probes) and the three linear
+    models on every one of them, one repeat. One end-to-end CNN run (~10 s) shared by the recipe,
+    probe and determinism tests, which only read it; each used to make its own."""
+    config = RunConfig(datasets=("digits",), models=(*LINEAR_MODELS, "torch_cnn"), epochs=2, repeats=1)
+    return bench.run(config)
+
+
+@pytest.fixture(scope="session")
+def saved_digits_cnn_run(digits_cnn_run, tmp_path_factory) -> Path:
+    """``digits_cnn_run`` saved once to a fresh directory."""
+    return digits_cnn_run.save(tmp_path_factory.mktemp("digits_cnn") / "run")
 
 
 class _TagCollector(HTMLParser):

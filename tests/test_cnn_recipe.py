@@ -98,10 +98,11 @@ def test_training_is_deterministic_for_a_seed(tiny):
     assert not np.array_equal(first.test_logits, other.test_logits)
 
 
-@pytest.fixture(scope="module")
-def cnn_report(tmp_path_factory):
-    config = RunConfig(datasets=("digits",), models=("sklearn_logit", "torch_cnn"), epochs=2, repeats=1)
-    return bench.run(config).save(tmp_path_factory.mktemp("cnn") / "run")
+@pytest.fixture
+def cnn_report(saved_digits_cnn_run):
+    """digits, the CNN trained two epochs beside the linear models (conftest: one run shared with
+    test_probes and test_reliability)."""
+    return saved_digits_cnn_run
 
 
 def test_training_csv_and_the_learning_curve_in_both_reports(cnn_report):

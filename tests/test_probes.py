@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 import bench
-from bench.config import LINEAR_MODELS, TOLERANCES, RunConfig
+from bench.config import LINEAR_MODELS, TOLERANCES
 from bench.models._torch import probes
 from bench.models._torch.cnn import Net
 from bench.models.torch_cnn import TorchCNN
@@ -129,11 +129,11 @@ def test_the_top_trained_probe_is_the_last_layer_refit(tiny_cnn, model):
     assert np.max(np.abs(probe.intercept - refit.intercept)) <= TOLERANCES["coef"]
 
 
-@pytest.fixture(scope="module")
-def digits_run():
-    """digits with two epochs: the CNN, its probes, and the linear models on every probe."""
-    config = RunConfig(datasets=("digits",), models=(*LINEAR_MODELS, "torch_cnn"), epochs=2, repeats=1)
-    return bench.run(config)
+@pytest.fixture
+def digits_run(digits_cnn_run):
+    """digits with two epochs: the CNN, its probes, and the linear models on every probe (conftest:
+    one run shared with test_cnn_recipe and test_reliability)."""
+    return digits_cnn_run
 
 
 def test_every_probe_datasets_exact_models_agree(digits_run):
@@ -148,8 +148,8 @@ def test_every_probe_datasets_exact_models_agree(digits_run):
     assert (spread <= 1e-6).all(), spread
 
 
-def test_probes_stay_in_their_section(digits_run, tmp_path):
-    out = digits_run.save(tmp_path / "report")
+def test_probes_stay_in_their_section(digits_run, saved_digits_cnn_run):
+    out = saved_digits_cnn_run  # digits_run, saved
     text = (out / "report.md").read_text(encoding="utf-8")
     assert "## Every layer is a logistic regression" in text
     before = text[: text.index("## Every layer is a logistic regression")]

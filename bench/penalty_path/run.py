@@ -34,7 +34,7 @@ from bench.datasets.cards import card_paths
 from bench.errors import BenchInputError
 from bench.fit_result import FitResult
 from bench.penalty_path.agreement import TOLERANCE, UNCORRECTED, path_agreement_frame
-from bench.runner import provenance, run_cell
+from bench.runner import memory, provenance, run_cell
 from bench.runner.progress import Progress
 
 DEFAULT_MODELS = ("sklearn_logit", "statsmodels_logit", "torch_linear", "torch_softmax2")
@@ -201,18 +201,19 @@ def run(
     )
     started, clock = provenance.now(), time.perf_counter()
     cells: list[tuple[float, FitResult]] = []
-    for C in grid:
-        at_C = datasets.with_penalty(base, "l2", float(C))
-        meter.header(f"C = {C:g}")
-        for name in model_names:
-            meter.start(len(cells), base.name, name)
-            result = run_cell(at_C, name, config, time_budget=0)  # one timed fit per cell: no statistics here
+    with memory.young_only():  # as a run's cells: each cell's gc.collect scans only what is new
+        for C in grid:
+            at_C = datasets.with_penalty(base, "l2", float(C))
+            meter.header(f"C = {C:g}")
+            for name in model_names:
+                meter.start(len(cells), base.name, name)
+                result = run_cell(at_C, name, config, time_budget=0)  # one timed fit per cell: no statistics here
+                meter.done(len(cells), result)
+                cells.append((float(C), result))
+            meter.start(len(cells), base.name, UNCORRECTED)
+            result = fit_uncorrected(at_C, config)
             meter.done(len(cells), result)
             cells.append((float(C), result))
-        meter.start(len(cells), base.name, UNCORRECTED)
-        result = fit_uncorrected(at_C, config)
-        meter.done(len(cells), result)
-        cells.append((float(C), result))
     path_seconds = time.perf_counter() - clock
     meter.footer()
     path = path_frame(cells, base)

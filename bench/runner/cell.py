@@ -30,11 +30,11 @@ from bench.runner.provenance import reference_samples
 TIME_BUDGET_SECONDS = 0.25
 MIN_REPEATS = 5
 MAX_REPEATS = 200
-# The machine-speed workload (provenance.reference_samples, ~4 ms) is timed REFERENCE_CALLS
+# The machine-speed workload (provenance.reference_samples, ~10 ms) is timed REFERENCE_CALLS
 # times just before a cell's fits and just after its predicts: ``bench compare`` divides the
 # cell's samples by their median, so load that comes and goes during a run (another process
 # on a shared machine) slows the reference with the fits and is not read as a regression.
-REFERENCE_CALLS = 2  # 4 per cell, ~16 ms on a calm machine
+REFERENCE_CALLS = 2  # 4 per cell, ~40 ms on a calm machine (9.5 ms each, measured)
 
 
 def adaptive_repeats(budget: float | None = None) -> dict:

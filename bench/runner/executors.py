@@ -50,11 +50,10 @@ def _allow_model_imports() -> None:
         process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_GROWTH_BYTES
 
 
-def _import_models(names: tuple[str, ...]) -> None:
-    from bench import models
-
-    for name in names:
-        models.model_factory(name)  # imports the model's libraries (torch, statsmodels, glum, a plug-in)
+def _import_models(factories: tuple) -> int:
+    """Nothing to do: receiving the run's model classes imported their libraries (torch,
+    statsmodels, glum, a plug-in file by its absolute path)."""
+    return len(factories)
 
 
 def start_workers(config: RunConfig) -> None:
@@ -65,12 +64,18 @@ def start_workers(config: RunConfig) -> None:
         return
     import threading
 
+    from bench import models
+
+    # the classes, not their names: a worker kept from an earlier run (loky keeps idle ones for
+    # 300 s) may have another working directory, where a relative plug-in path does not load
+    factories = tuple(models.model_factory(name) for name in config.model_names)
+
     def start() -> None:
         from joblib import Parallel, delayed
 
         try:
             Parallel(n_jobs=config.n_jobs, backend="loky")(
-                delayed(_import_models)(config.model_names) for _ in range(config.n_jobs)
+                delayed(_import_models)(factories) for _ in range(config.n_jobs)
             )
         except Exception:  # noqa: BLE001 - only a head start: the grid's own call reports what fails
             pass

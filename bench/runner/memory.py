@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,13 +53,16 @@ def _status_bytes(field: str) -> int:
     raise OSError(f"{STATUS} has no {field} line")
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (found once: ``find_library`` runs ldconfig, ~8 ms)."""
+    name = ctypes.util.find_library("c")
+    return None if name is None else getattr(ctypes.CDLL(name), "malloc_trim", None)
+
+
 def trim_heap() -> None:
     """Give freed heap memory back to the system (glibc only; elsewhere a no-op)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    trim = getattr(libc, "malloc_trim", None)
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
 

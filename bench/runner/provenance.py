@@ -51,7 +51,7 @@ def machine() -> dict:
 
 
 def reference_samples(repeats: int) -> list[float]:
-    """Seconds of each of ``repeats`` runs of a short, fixed workload (~4 ms): ten 256 x 256
+    """Seconds of each of ``repeats`` runs of a short, fixed workload (~10 ms): ten 256 x 256
     float64 matrix products on one BLAS thread plus a pure-Python loop, the two kinds of work
     the fits do. Timed once for the run (``speed_reference_seconds``) and around every cell
     (``bench.runner.cell``), so that runtime rules compare times relative to the machine's
