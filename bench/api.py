@@ -86,9 +86,9 @@ def run(
     from bench.tables import frames, metrics, probes
 
     config = config or RunConfig()
+    start_workers(config)  # -j N: the workers start while the names are checked and the data load
     for name in config.model_names:
         models.model_class(name)  # unknown names fail before any data is loaded
-    start_workers(config)  # -j N: the workers start while the data load
     loaded = load_datasets(config)
     started = provenance.now()
     speed_reference = provenance.speed_reference_seconds()

@@ -36,6 +36,11 @@ class Model(abc.ABC):
     max_repeats: int | None = None  # cap on timed repeats (a CNN training run is measured once)
     warm_up_fit = True  # the runner fits once untimed first; False if prepare() warms up itself
 
+    @classmethod
+    def preload(cls) -> None:
+        """Import, ahead of any cell, what ``prepare()`` would import on first use (``-j N``
+        workers do this while the data load). Optional; the default does nothing."""
+
     def supports(self, dataset: Dataset) -> tuple[bool, str]:
         """Whether this model can fit the dataset, and if not, why (shown in the report)."""
         return True, ""

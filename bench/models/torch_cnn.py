@@ -85,6 +85,13 @@ class TorchCNN(Model):
     max_repeats = 1  # one training run is the measurement
     warm_up_fit = False  # prepare() warms up with one step on a throw-away copy instead
 
+    @classmethod
+    def preload(cls) -> None:
+        """torch, and torch._dynamo, which the first optimiser imports (~1.4 s, inside prepare's warm-up)."""
+        import torch
+
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+
     def supports(self, dataset) -> tuple[bool, str]:
         if not dataset.has_images:
             return False, "no image view (the CNN needs 3 x 200 x 200 images)"

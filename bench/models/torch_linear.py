@@ -43,9 +43,7 @@ the chunked passes' temporaries are one chunk (4 MiB) or an n-vector.
 
 from __future__ import annotations
 
-from bench.models._torch import lbfgs, newton
 from bench.models._torch.tabular import TorchTabular
-from bench.models._torch.two_logit import contrasts, fit_two_logit
 from bench.models.base import FitResult
 from bench.stats import effects as marginal
 from bench.stats import inference
@@ -154,6 +152,8 @@ class TorchLinear(TorchTabular):
         both against the module and autograd to 1e-12; autograd per chunk costs ~30 % more
         here); the Hessian is ``newton.add_gram``'s.
         """
+        from bench.models._torch import newton
+
         torch, X, y = self.torch, self.X_train, self.y_train
         softplus = torch.nn.functional.softplus
         p = X.shape[1]
@@ -195,6 +195,9 @@ class TorchLinear(TorchTabular):
         return loss, grad, H
 
     def fit(self) -> None:
+        from bench.models._torch import lbfgs, newton
+        from bench.models._torch.two_logit import fit_two_logit
+
         if not self.dataset.is_binary:
             # K logits, CrossEntropyLoss, lambda/2 sum_k ||W_k||^2 on every row: scikit-learn's
             # symmetric multinomial objective (divided by C n); reported as contrasts W_k - W_0
@@ -242,6 +245,8 @@ class TorchLinear(TorchTabular):
         self.n_iter, self.converged, self.message = outcome.n_iter, outcome.converged, outcome.message
 
     def solver_description(self) -> str:
+        from bench.models._torch import lbfgs
+
         if not self.dataset.is_binary:
             return "torch Newton, K logits (closed-form Hessian, pseudo-inverse steps)"
         solver = self.solver
@@ -266,6 +271,8 @@ class TorchLinear(TorchTabular):
             self.test_logits = self._contrasts(self.X_test)
 
     def result(self) -> FitResult:
+        from bench.models._torch.two_logit import contrasts
+
         with self.torch.no_grad():
             train_logits = self._contrasts(self.X_train)
         coef, intercept = (

@@ -18,7 +18,6 @@ Solver: Newton with the closed-form softmax Hessian and pseudo-inverse steps
 from __future__ import annotations
 
 from bench.models._torch.tabular import TorchTabular
-from bench.models._torch.two_logit import contrast, fit_two_logit
 from bench.models.base import FitResult
 
 
@@ -38,6 +37,8 @@ class TorchSoftmax2(TorchTabular):
         return self.torch.nn.Linear(n_features, 2, dtype=self.torch.float64, device=self.device)
 
     def fit(self) -> None:
+        from bench.models._torch.two_logit import fit_two_logit
+
         self.outcome = fit_two_logit(self.module, self.X_train, self.y_train, self.lam2)
 
     def predict(self) -> None:
@@ -46,6 +47,8 @@ class TorchSoftmax2(TorchTabular):
             self.test_logits = (z[:, 1] - z[:, 0]).cpu().numpy()  # log-odds of class 1
 
     def result(self) -> FitResult:
+        from bench.models._torch.two_logit import contrast
+
         coef, intercept = contrast(self.module)
         result = self.logits_result(
             self.dataset,
