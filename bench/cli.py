@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-budget",
         type=float,
         metavar="SECONDS",
-        help="a fit or predict faster than this in all is repeated until its calls add up to it (default 0.25, "
+        help="a fit or predict faster than this in all is repeated until its calls add up to it (default 0.15, "
         "or 0 with --repeats: exactly --repeats calls)",
     )
     run.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit (default: 1)")

@@ -110,11 +110,11 @@ class _Clock:
 @pytest.mark.parametrize(
     "seconds, repeats, cap, expected",
     [
-        (0.003, 5, 200, 84),  # fast: until 0.25 s are spent
+        (0.003, 5, 200, 50),  # fast: until 0.15 s are spent
         (0.0001, 5, 200, 200),  # very fast: the cap
         (0.1, 5, 200, 5),  # slow: --repeats, as before
-        (0.1, 1, 200, 5),  # one repeat asked, 0.1 s: fast, until the budget and 5 calls
-        (0.3, 1, 200, 1),  # one repeat asked, over the budget: one
+        (0.05, 1, 200, 6),  # one repeat asked, 0.05 s: fast, until the budget and 6 calls
+        (0.2, 1, 200, 1),  # one repeat asked, over the budget: one
         (0.001, 1, 1, 1),  # max_repeats = 1 (the CNN) stays single
         (0.001, 300, 300, 300),  # --repeats above the cap wins
     ],
