@@ -7,6 +7,7 @@ so a reader never sees half a report and a failed write leaves the old one intac
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.errors import BenchInputError
@@ -19,28 +20,32 @@ from bench.tables.schema import TABLES
 
 
 def _write_files(results, directory: Path, jobs: int = 1) -> None:
-    for name in TABLES:
-        frame = getattr(results, name)
-        with naming(directory / f"{name}.csv"):
-            frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
-        with naming(directory / f"{name}.parquet"):
-            frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
     parts = sections(results)  # decided once; each figure is drawn once (Figure.png)
-    draw_all([block for section in parts for block in section.blocks if isinstance(block, Figure)], jobs)
-    texts = {
-        "run.json": lambda: json.dumps(results.run_info, indent=2, default=str) + "\n",
-        "report.md": lambda: render_markdown(results, parts),
-        "index.html": lambda: render_html(results, parts),
-    }
-    for name, text in texts.items():
-        content = text()
-        with naming(directory / name):
-            (directory / name).write_text(content, encoding="utf-8")
+    figures = [block for section in parts for block in section.blocks if isinstance(block, Figure)]
+    # the figures are drawn (in ``jobs`` workers) while this process writes the tables and report.md,
+    # which only names them; index.html waits for them
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        drawing = pool.submit(draw_all, figures, jobs)
+        for name in TABLES:
+            frame = getattr(results, name)
+            with naming(directory / f"{name}.csv"):
+                frame.to_csv(directory / f"{name}.csv", index=False, float_format="%.17g")
+            with naming(directory / f"{name}.parquet"):
+                frame.to_parquet(directory / f"{name}.parquet", index=False)  # the same table, typed
+        _write_text(directory / "run.json", json.dumps(results.run_info, indent=2, default=str) + "\n")
+        _write_text(directory / "report.md", render_markdown(results, parts))
+        drawing.result()
+    _write_text(directory / "index.html", render_html(results, parts))
     for figure in figure_files(parts):  # the figures report.md shows (index.html inlines them)
         png = figure.png()
         if png is not None:
             with naming(directory / figure.file):
                 (directory / figure.file).write_bytes(png)
+
+
+def _write_text(path: Path, content: str) -> None:
+    with naming(path):
+        path.write_text(content, encoding="utf-8")
 
 
 def figure_files(parts) -> list[Figure]:
