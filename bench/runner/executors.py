@@ -65,7 +65,7 @@ def start_workers(config: RunConfig) -> None:
     """With ``-j N`` (not a cluster), start the N joblib worker processes now, in the background,
     each importing the run's built-in models, while this process checks the model names and loads
     the data: the grid's joblib call reuses them (loky's reusable executor). Measured on the
-    quick suite (2 cores): the workers were ready ~6 s after the start, the first cell at once.
+    quick suite (2 cores): each imports torch and torch._dynamo (~3 s), beside this process.
     Plug-ins load with their first cell (a worker kept from an earlier run may have another
     working directory, where a relative plug-in path does not load)."""
     if config.n_jobs <= 1 or config.scheduler:
