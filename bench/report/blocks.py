@@ -113,6 +113,11 @@ def _adaptive(info: dict) -> str:
     )
 
 
+def _workers(config: dict) -> str:
+    jobs = config.get("jobs") or 1
+    return f", {jobs} worker processes" if jobs > 1 else ""
+
+
 def run_line(info: dict) -> str:
     """Suite, seed, repeats, threads, times, commit, machine and versions, in one sentence."""
     config, machine, git = info.get("config", {}), info.get("machine", {}), info.get("git", {})
@@ -120,7 +125,7 @@ def run_line(info: dict) -> str:
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
     return (
         f"Suite {config.get('suite')}, seed {info.get('seed')}, {config.get('repeats')} timed repeats per fit after "
-        f"one warm-up{_adaptive(info)}, {config.get('threads')} thread(s) per fit. "
+        f"one warm-up{_adaptive(info)}, {config.get('threads')} thread(s) per fit{_workers(config)}. "
         f"{info.get('started')} → {info.get('finished')}. "
         f"Commit {commit}. {machine.get('cpu')}, {machine.get('cores')} cores, Python {machine.get('python')}. "
         f"{versions}."
