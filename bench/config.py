@@ -203,16 +203,17 @@ class RunConfig:
         if self.epochs is not None and self.epochs < 1:
             raise BenchInputError(f"--epochs: expected an integer >= 1, got {self.epochs}")
         check_cnn_settings(dict(self.cnn), "--cnn")
-        if self.jobs is not None and self.jobs < 1:
-            raise BenchInputError(f"-j: expected an integer >= 1, got {self.jobs}")
-        cores = os.cpu_count() or 1
-        if self.jobs is not None and self.jobs * self.threads > cores:
-            raise BenchInputError(
-                f"-j {self.jobs} x --threads {self.threads} = {self.jobs * self.threads} threads; expected at most "
-                f"the {cores} cores here (fewer workers or threads)"
-            )
-        if self.jobs is not None and self.jobs > 1 and self.scheduler:
-            raise BenchInputError("-j and --scheduler exclude each other: the cluster decides where cells run")
+        if self.jobs is not None:  # given; None: the suite's (n_jobs)
+            if self.jobs < 1:
+                raise BenchInputError(f"-j: expected an integer >= 1, got {self.jobs}")
+            cores = os.cpu_count() or 1
+            if self.jobs * self.threads > cores:
+                raise BenchInputError(
+                    f"-j {self.jobs} x --threads {self.threads} = {self.jobs * self.threads} threads; expected at "
+                    f"most the {cores} cores here (fewer workers or threads)"
+                )
+            if self.jobs > 1 and self.scheduler:
+                raise BenchInputError("-j and --scheduler exclude each other: the cluster decides where cells run")
         if self.cell_timeout is not None and not (math.isfinite(self.cell_timeout) and self.cell_timeout > 0):
             raise BenchInputError(f"--cell-timeout: expected seconds > 0, got {self.cell_timeout!r}")
         if self.device not in ("cpu", "cuda"):

@@ -24,7 +24,6 @@ from bench.config import RunConfig
 from bench.penalty_path import agreement as path_agreement
 from bench.penalty_path import report as path_report
 from bench.penalty_path import run as path
-from bench.runner import memory
 from tests.conftest import html_tags
 
 PATH_COLUMNS = ["dataset", "model", "C", "class", "term", "estimate"]  # the issue's, in order
@@ -43,10 +42,8 @@ def written(tmp_path_factory):
     def get(dataset: str, grid: str):
         if (dataset, grid) not in cache:
             out = tmp_path_factory.mktemp("path") / f"{dataset}-{grid.replace(':', '_')}"
-            # the path's cells measured as a run's cells are (conftest.cells_as_in_a_run): a full
-            # gc.collect of this process per cell was ~0.3 s, most of a run; the fits are unchanged
-            with memory.young_only():
-                status = main(["path", "--dataset", dataset, "--C-grid", grid, "--out", str(out), "-q"])
+            # the path measures its cells as a run does (memory.young_only, bench.penalty_path.run)
+            status = main(["path", "--dataset", dataset, "--C-grid", grid, "--out", str(out), "-q"])
             cache[dataset, grid] = status, out
         return cache[dataset, grid]
 

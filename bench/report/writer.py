@@ -36,21 +36,15 @@ def _write_files(results, directory: Path, jobs: int = 1) -> None:
         _write_text(directory / "report.md", render_markdown(results, parts))
         drawing.result()
     _write_text(directory / "index.html", render_html(results, parts))
-    for figure in figure_files(parts):  # the figures report.md shows (index.html inlines them)
-        png = figure.png()
-        if png is not None:
+    for figure in figures:  # those with a file are shown by report.md (index.html inlines every one)
+        if figure.file and figure.png() is not None:
             with naming(directory / figure.file):
-                (directory / figure.file).write_bytes(png)
+                (directory / figure.file).write_bytes(figure.png())
 
 
 def _write_text(path: Path, content: str) -> None:
     with naming(path):
         path.write_text(content, encoding="utf-8")
-
-
-def figure_files(parts) -> list[Figure]:
-    """The figures written as files beside the report, of ``sections(results)``."""
-    return [block for section in parts for block in section.blocks if isinstance(block, Figure) and block.file]
 
 
 def check_out(out: Path, option: str = "--out") -> None:

@@ -124,8 +124,8 @@ def run_cell(
         repeats = cap = 1
     try:
         with threadpool_limits(limits=config.threads):
-            # peak memory of preparing and the first (untimed) fit, beyond the data already held
-            # a probe dataset's one timed call is not judged, so it is also the first: no warm-up
+            # peak memory of preparing and the first fit (the untimed warm-up; a probe dataset's one
+            # timed call, which is not judged, so it is also the first), beyond the data already held
             warm_up = model.warm_up_fit and not dataset.time_once
             fit_times = None
             with memory.PeakMemory() as peak:

@@ -68,7 +68,7 @@ def start_workers(config: RunConfig) -> None:
     quick suite (2 cores): each imports torch and torch._dynamo (~3 s), beside this process.
     Plug-ins load with their first cell (a worker kept from an earlier run may have another
     working directory, where a relative plug-in path does not load)."""
-    if config.n_jobs <= 1 or config.scheduler:
+    if config.n_jobs <= 1:  # serial, or a cluster (n_jobs is 1 there)
         return
     import threading
 

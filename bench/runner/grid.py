@@ -16,11 +16,11 @@ from bench.runner.findings import pre_fit_finding
 from bench.runner.progress import Progress
 
 
-def _longest_first(tasks: list[tuple], slots: list[int]) -> tuple[list[tuple], list[int]]:
+def _longest_first(tasks: list[tuple], keys: list) -> tuple[list[tuple], list]:
     """The cells of models that run once and long (``max_repeats``: the CNN's training) first,
-    so that parallel workers do not end a wave waiting on one of them started last."""
+    so that parallel workers do not end a batch waiting on one of them started last."""
     order = sorted(range(len(tasks)), key=lambda i: getattr(tasks[i][2], "max_repeats", None) is None)
-    return [tasks[i] for i in order], [slots[i] for i in order]
+    return [tasks[i] for i in order], [keys[i] for i in order]
 
 
 class _Cells:
@@ -34,15 +34,16 @@ class _Cells:
 
     def __init__(self, execute, parallel: bool) -> None:
         self.execute, self.parallel = execute, parallel
-        self.outstanding, self.batches, self.finished = 0, deque(), queue.Queue()
+        self.batches = deque()  # serial: the batches not run yet
+        self.outstanding, self.finished = 0, queue.Queue()  # parallel: cells not yet back, and those back
 
     def submit(self, keys: list[tuple], tasks: list[tuple]) -> None:
         if not tasks:
             return
-        self.outstanding += len(tasks)
         if not self.parallel:
             self.batches.append((keys, tasks))
             return
+        self.outstanding += len(tasks)
         tasks, keys = _longest_first(tasks, keys)
 
         def consume() -> None:
@@ -55,18 +56,16 @@ class _Cells:
         threading.Thread(target=consume, name="logitbench-cells", daemon=True).start()
 
     def results(self):
-        while self.outstanding:
-            if self.parallel:
-                key, result, error = self.finished.get()
-                if error is not None:
-                    raise error
-                self.outstanding -= 1
-                yield key, result
-                continue
-            keys, tasks = self.batches.popleft()  # batches submitted meanwhile are appended
+        while self.batches:  # serial; batches submitted meanwhile are appended
+            keys, tasks = self.batches.popleft()
             for index, result in self.execute(tasks):
-                self.outstanding -= 1
                 yield keys[index], result
+        while self.outstanding:  # parallel
+            key, result, error = self.finished.get()
+            if error is not None:
+                raise error
+            self.outstanding -= 1
+            yield key, result
 
 
 def run_grid(
